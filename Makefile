@@ -1,0 +1,33 @@
+# Quick start: `make demo` runs the main job on the embedded default; `make test` runs the suite.
+# Both create or refresh the local virtualenv (.venv) themselves.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
+
+.PHONY: demo test venv bench clean lint
+
+$(STAMP): pyproject.toml tests/plugins/hub_example/pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e '.[test]'
+	$(PIP_INSTALL) -e tests/plugins/hub_example
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hub --config config/demo.yaml demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/mapping.py --records 200000
+	$(BIN)/python benchmarks/identity.py
+	$(BIN)/python benchmarks/pipeline.py
+
+clean:
+	rm -rf var/ .pytest_cache .hypothesis

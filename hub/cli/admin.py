@@ -1,0 +1,102 @@
+"""``hub init``, ``hub check``, ``hub connectors``: setting up and inspecting a hub."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from hub.cli.context import get_runtime, handles_config_errors
+
+SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "templates" / "hub.yaml"
+
+
+@click.command()
+@click.pass_context
+@handles_config_errors
+def init(ctx: click.Context) -> None:
+    """Create var/, write a commented sample config if none exists, migrate the database."""
+    from hub.config import config_path
+
+    path = config_path(ctx.find_root().obj.get("config_file"))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SAMPLE_CONFIG, path)
+        click.echo(f"wrote sample config {path}")
+    runtime = get_runtime(ctx)
+    runtime.config.hub.var_dir.mkdir(parents=True, exist_ok=True)
+    runtime.db.migrate()
+    click.echo(f"database ready: {runtime.db.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command()
+@click.option("--offline", is_flag=True, help="Only validate the config; don't call any remote system.")
+@click.pass_context
+@handles_config_errors
+def check(ctx: click.Context, offline: bool) -> None:
+    """Validate the config, then run each enabled connector's check()."""
+    from hub.connector import ConnectorError
+
+    runtime = get_runtime(ctx)
+    click.echo(f"{runtime.config.source_file}: config OK ({len(runtime.config.connectors)} connector instances)")
+    if offline:
+        return
+    failed = 0
+    for name, inst in runtime.config.enabled_connectors().items():
+        try:
+            runtime.connector(name).check()
+        except ConnectorError as exc:
+            failed += 1
+            click.echo(f"  {name} ({inst.type}): FAILED — {exc.message}")
+        except Exception as exc:  # an unexpected bug in a connector: say which, keep checking
+            failed += 1
+            click.echo(f"  {name} ({inst.type}): ERROR — {type(exc).__name__}: {exc}")
+        else:
+            click.echo(f"  {name} ({inst.type}): OK")
+    if failed:
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def connectors(as_json: bool) -> None:
+    """List installed connector types: plugin, version, streams, sinks, webhook."""
+    import json
+
+    from hub.plugins import get_registry
+
+    registry = get_registry()
+    versions = {p.name: p for p in registry.plugins}
+    rows = []
+    for name, cls in sorted(registry.connectors.items()):
+        plugin = versions.get(registry.connector_plugin.get(name, ""))
+        rows.append(
+            {
+                "type": name,
+                "title": cls.title or name,
+                "plugin": plugin.distribution if plugin else "?",
+                "version": cls.version if cls.version != "0" else (plugin.version if plugin else "?"),
+                "streams": sorted(cls.streams),
+                "sinks": sorted(cls.sinks),
+                "webhook": cls.webhook is not None,
+                "sandbox": cls.sandbox is not None,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no connectors installed")
+        return
+    header = f"{'TYPE':<12} {'PLUGIN':<14} {'VERSION':<8} {'WEBHOOK':<7} {'STREAMS':<40} SINKS"
+    click.echo(header)
+    for r in rows:
+        click.echo(
+            f"{r['type']:<12} {r['plugin']:<14} {r['version']:<8} {'yes' if r['webhook'] else 'no':<7} "
+            f"{','.join(r['streams']) or '-':<40} {','.join(r['sinks']) or '-'}"
+        )
+
+
+COMMANDS = [init, check, connectors]

@@ -1,0 +1,53 @@
+"""``hub serve`` and ``hub worker``: the two long-running processes."""
+
+from __future__ import annotations
+
+import click
+
+from hub.cli.context import get_runtime, handles_config_errors
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--sandboxes", is_flag=True, help="Also serve the connectors' sandbox APIs (demo only).")
+@click.pass_context
+@handles_config_errors
+def serve(ctx: click.Context, host: str, port: int, sandboxes: bool) -> None:
+    """Serve the web app (webhooks, API, UI). For production use gunicorn: `gunicorn wsgi:app`."""
+    from werkzeug.serving import run_simple
+
+    from hub.web import create_app
+
+    runtime = get_runtime(ctx)
+    app = create_app(runtime, sandboxes=sandboxes)
+    click.echo(f"serving on http://{host}:{port}  (health: /healthz)")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Process what is queued, then exit.")
+@click.option("--name", default=None, help="Worker name (default: generated).")
+@click.option("--simple", is_flag=True, help="Run jobs in-process (no fork per job).")
+@click.pass_context
+@handles_config_errors
+def worker(ctx: click.Context, burst: bool, name: str | None, simple: bool) -> None:
+    """Run a queue worker (with the scheduler for delayed retries and periodic jobs)."""
+    import os
+
+    from hub.queue import run_worker
+
+    runtime = get_runtime(ctx)
+    # Jobs load the runtime from HUB_CONFIG; make sure forked job processes see the same file.
+    os.environ["HUB_CONFIG"] = runtime.config.source_file
+    os.environ["HUB_REDIS_URL"] = runtime.redis_url
+    try:
+        from hub.pipeline.scheduler import start_ticker
+    except ModuleNotFoundError:
+        start_ticker = None
+    if start_ticker is not None and not burst:
+        start_ticker(runtime)
+    run_worker(runtime.redis, burst=burst, name=name, simple=simple)
+
+
+COMMANDS = [serve, worker]

@@ -1,0 +1,37 @@
+"""The connector contract. Plugins import everything they need from here."""
+
+from hub.connector.base import Connector, DictState, RateLimit, Sink, StateStore, Stream, WebhookHandler
+from hub.connector.errors import (
+    CheckFailed,
+    ConnectorError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+    WebhookRejected,
+)
+from hub.connector.fields import Secret, secret_field_names, secret_values
+from hub.connector.records import ReadBatch, Record, WebhookRequest, WebhookResult, WriteResult
+
+__all__ = [
+    "CheckFailed",
+    "Connector",
+    "ConnectorError",
+    "DictState",
+    "PermanentError",
+    "RateLimit",
+    "RateLimitedError",
+    "ReadBatch",
+    "Record",
+    "Secret",
+    "Sink",
+    "StateStore",
+    "Stream",
+    "TransientError",
+    "WebhookHandler",
+    "WebhookRejected",
+    "WebhookRequest",
+    "WebhookResult",
+    "WriteResult",
+    "secret_field_names",
+    "secret_values",
+]

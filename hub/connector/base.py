@@ -1,0 +1,148 @@
+"""The connector contract: what a plugin implements to connect one kind of system.
+
+A connector class declares a marshmallow config schema, ``check()``, readable
+:class:`Stream` objects, writable :class:`Sink` objects, optionally a webhook handler,
+its rate limits and optionally a sandbox blueprint that imitates the remote API.
+
+The hub owns everything durable: cursors, inbox and outbox rows, retries. A connector
+only talks to its remote system and translates errors into :mod:`hub.connector.errors`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterator, Mapping, Protocol
+
+import requests
+from marshmallow import Schema
+
+from hub.connector.records import ReadBatch, WebhookRequest, WebhookResult, WriteResult
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A provider limit: at most ``calls`` per ``per_seconds`` (per connector instance)."""
+
+    calls: int
+    per_seconds: float
+    scope: str = "write"
+
+
+class StateStore(Protocol):
+    """Small durable key-value state per connector instance (rotating refresh tokens,
+    persisted channel-code ids). The hub backs it with SQL; tests may use a dict."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+
+class DictState(dict):
+    """An in-memory :class:`StateStore` for tests and one-off scripts."""
+
+    def set(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
+class Stream:
+    """A readable collection of native records, read incrementally.
+
+    ``read(cursor)`` yields :class:`ReadBatch` objects. ``cursor`` is None on the first
+    read, else the cursor of the last committed batch. It must be JSON-serialisable.
+    """
+
+    name: ClassVar[str] = ""
+    primary_key: ClassVar[str] = "id"
+    description: ClassVar[str] = ""
+
+    def __init__(self, connector: "Connector"):
+        self.connector = connector
+
+    def read(self, cursor: Any) -> Iterator[ReadBatch]:
+        raise NotImplementedError
+
+
+class Sink:
+    """A writable destination. ``write`` must be idempotent for one ``idempotency_key``:
+    the same key twice has one effect (use the remote's idempotency support, or an
+    upsert on a natural key)."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def __init__(self, connector: "Connector"):
+        self.connector = connector
+
+    def write(self, payload: dict[str, Any], *, idempotency_key: str, native_id: str | None = None) -> WriteResult:
+        raise NotImplementedError
+
+
+class WebhookHandler:
+    """Verifies and parses pushes from the remote system.
+
+    ``handle`` raises :class:`~hub.connector.errors.WebhookRejected` for anything not
+    provably from the sender (bad signature, stale timestamp, malformed body).
+    """
+
+    def __init__(self, connector: "Connector"):
+        self.connector = connector
+
+    def handle(self, request: WebhookRequest) -> WebhookResult:
+        raise NotImplementedError
+
+
+class Connector:
+    """Base class for every connector. Subclasses set the class attributes below."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    config_schema: ClassVar[type[Schema]] = Schema
+    streams: ClassVar[Mapping[str, type[Stream]]] = {}
+    sinks: ClassVar[Mapping[str, type[Sink]]] = {}
+    webhook: ClassVar[type[WebhookHandler] | None] = None
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = ()
+    #: ``(blueprint_factory, url_prefix)``: a Flask blueprint imitating the remote API.
+    sandbox: ClassVar[Any] = None
+
+    def __init__(
+        self,
+        instance: str,
+        config: Mapping[str, Any],
+        *,
+        state: StateStore | None = None,
+        http: requests.Session | None = None,
+        cache: Any = None,
+    ):
+        self.instance = instance
+        self.config = dict(config)
+        self.state: StateStore = state if state is not None else DictState()
+        self.http = http or requests.Session()
+        #: A redis client for short-lived shared values (tokens, locks); may be None.
+        self.cache = cache
+
+    @classmethod
+    def validate_config(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Load ``raw`` through the config schema; raises marshmallow ValidationError."""
+        return cls.config_schema().load(dict(raw))
+
+    def check(self) -> None:
+        """Prove the config works (credentials, reachability). Raise CheckFailed if not."""
+
+    def stream(self, name: str) -> Stream:
+        try:
+            return self.streams[name](self)
+        except KeyError:
+            raise KeyError(f"connector {self.name!r} has no stream {name!r}; it has {sorted(self.streams)}") from None
+
+    def sink(self, name: str) -> Sink:
+        try:
+            return self.sinks[name](self)
+        except KeyError:
+            raise KeyError(f"connector {self.name!r} has no sink {name!r}; it has {sorted(self.sinks)}") from None
+
+    def webhook_handler(self) -> WebhookHandler | None:
+        return self.webhook(self) if self.webhook else None
+
+    def write(self, sink: str, payload: dict[str, Any], *, idempotency_key: str, native_id: str | None = None) -> WriteResult:
+        return self.sink(sink).write(payload, idempotency_key=idempotency_key, native_id=native_id)

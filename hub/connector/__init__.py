@@ -10,6 +10,7 @@ from hub.connector.errors import (
     WebhookRejected,
 )
 from hub.connector.fields import Secret, secret_field_names, secret_values
+from hub.connector.sandbox import Sandbox
 from hub.connector.records import ReadBatch, Record, WebhookRequest, WebhookResult, WriteResult
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "RateLimitedError",
     "ReadBatch",
     "Record",
+    "Sandbox",
     "Secret",
     "Sink",
     "StateStore",

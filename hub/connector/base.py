@@ -17,6 +17,7 @@ import requests
 from marshmallow import Schema
 
 from hub.connector.records import ReadBatch, WebhookRequest, WebhookResult, WriteResult
+from hub.connector.sandbox import Sandbox
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,8 @@ class Connector:
     sinks: ClassVar[Mapping[str, type[Sink]]] = {}
     webhook: ClassVar[type[WebhookHandler] | None] = None
     rate_limits: ClassVar[tuple[RateLimit, ...]] = ()
-    #: ``(blueprint_factory, url_prefix)``: a Flask blueprint imitating the remote API.
-    sandbox: ClassVar[Any] = None
+    #: A :class:`hub.connector.sandbox.Sandbox` subclass imitating the remote API.
+    sandbox: ClassVar[type[Sandbox] | None] = None
 
     def __init__(
         self,

@@ -1,0 +1,216 @@
+"""The standard connector test suite, in the spirit of Singer SDK's and Airbyte's.
+
+Subclass :class:`ConnectorSuite` in a test module and set ``connector_class``; pytest then
+runs every check below against the connector's own sandbox, with real HTTP routed in
+process (see :mod:`hub.testing.http`)::
+
+    from hub.testing import ConnectorSuite
+    from my_plugin.connector import MyConnector
+
+    class TestMyConnector(ConnectorSuite):
+        connector_class = MyConnector
+
+Huiliu itself runs it for every installed connector (``tests/test_connector_suites.py``),
+so a plugin that breaks the contract fails the hub's CI as well as its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, ClassVar
+
+import pytest
+from marshmallow import Schema, ValidationError
+
+from hub.connector import (
+    CheckFailed,
+    Connector,
+    DictState,
+    RateLimit,
+    Record,
+    Sandbox,
+    WebhookRejected,
+    WebhookRequest,
+    secret_field_names,
+)
+from hub.testing.http import SandboxRouter
+
+WRONG_SECRET = "wrong-secret-value-from-the-suite"
+
+
+def read_all(connector: Connector, stream: str, cursor: Any = None) -> tuple[list[Record], Any]:
+    """Read a stream to its end from ``cursor``; return the records and the last cursor.
+
+    Every batch's cursor must survive a JSON round trip: the hub stores it in a JSON column.
+    """
+    records: list[Record] = []
+    for batch in connector.stream(stream).read(cursor):
+        assert json.loads(json.dumps(batch.cursor)) == batch.cursor, f"cursor {batch.cursor!r} is not JSON-serialisable"
+        records.extend(batch.records)
+        cursor = batch.cursor
+    return records, cursor
+
+
+def _with_secrets_replaced(schema: Schema, config: dict[str, Any], value: str) -> dict[str, Any]:
+    out = copy.deepcopy(config)
+    for path in secret_field_names(schema):
+        node = out
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        if leaf in node and node[leaf] is not None:
+            node[leaf] = value
+    return out
+
+
+class ConnectorSuite:
+    """Checks every connector must pass. Override the class attributes to adjust."""
+
+    connector_class: ClassVar[type[Connector]]
+    #: How many records to create for a read; large enough to span several pages.
+    read_count: ClassVar[int] = 25
+    #: Connectors that deliberately re-read a trailing window (late-filled fields) say so.
+    rereads_trailing_window: ClassVar[bool] = False
+
+    # -- fixtures -------------------------------------------------------------------------
+    @pytest.fixture
+    def sandbox(self) -> Sandbox:
+        if self.connector_class.sandbox is None:
+            pytest.fail(f"connector {self.connector_class.name!r} declares no sandbox; the suite needs one")
+        return self.connector_class.sandbox()
+
+    @pytest.fixture
+    def router(self, sandbox):
+        with SandboxRouter(sandbox, prefix=f"/sandbox/{self.connector_class.name}") as router:
+            yield router
+
+    @pytest.fixture
+    def good_config(self, sandbox, router) -> dict[str, Any]:
+        return sandbox.config_for(router.base_url)
+
+    def make(self, raw_config: dict[str, Any]) -> Connector:
+        cls = self.connector_class
+        return cls("suite", cls.validate_config(raw_config), state=DictState())
+
+    @pytest.fixture
+    def connector(self, good_config) -> Connector:
+        return self.make(good_config)
+
+    # -- the contract ---------------------------------------------------------------------
+    def test_declares_the_contract(self):
+        cls = self.connector_class
+        assert cls.name and cls.name.isidentifier(), "a connector needs a name usable as a config `type:`"
+        assert issubclass(cls.config_schema, Schema)
+        assert cls.streams or cls.sinks or cls.webhook, "a connector must read, write or receive something"
+        for key, stream in cls.streams.items():
+            assert stream.name == key, f"stream {key!r} is declared with name {stream.name!r}"
+        for key, sink in cls.sinks.items():
+            assert sink.name == key, f"sink {key!r} is declared with name {sink.name!r}"
+        assert all(isinstance(limit, RateLimit) for limit in cls.rate_limits)
+
+    def test_good_config_validates(self, good_config):
+        self.connector_class.validate_config(good_config)
+
+    def test_each_required_field_is_enforced(self, good_config):
+        schema = self.connector_class.config_schema()
+        required = [name for name, f in schema.fields.items() if f.required]
+        for name in required:
+            broken = {k: v for k, v in good_config.items() if k != name}
+            with pytest.raises(ValidationError) as info:
+                self.connector_class.validate_config(broken)
+            assert name in info.value.messages, f"dropping required {name!r} was not reported against it"
+
+    def test_unknown_config_keys_are_rejected(self, good_config):
+        with pytest.raises(ValidationError) as info:
+            self.connector_class.validate_config({**good_config, "not_a_real_option": 1})
+        assert "not_a_real_option" in info.value.messages
+
+    def test_check_passes_with_good_config(self, connector):
+        connector.check()
+
+    def test_check_fails_cleanly_with_bad_secrets(self, good_config):
+        schema = self.connector_class.config_schema()
+        if not secret_field_names(schema):
+            pytest.skip("connector declares no secret fields")
+        bad = self.make(_with_secrets_replaced(schema, good_config, WRONG_SECRET))
+        with pytest.raises(CheckFailed) as info:
+            bad.check()
+        assert WRONG_SECRET not in str(info.value), "check() must not echo the secret back"
+
+    # -- reads ----------------------------------------------------------------------------
+    def _streams(self) -> list[str]:
+        if not self.connector_class.streams:
+            pytest.skip("connector has no streams")
+        return list(self.connector_class.streams)
+
+    def test_read_from_empty_state(self, connector, sandbox):
+        for stream in self._streams():
+            created = sandbox.add_records(stream, self.read_count)
+            records, cursor = read_all(connector, stream)
+            ids = [r.native_id for r in records]
+            assert len(ids) == len(set(ids)), f"{stream}: duplicates in one read"
+            assert set(created) <= set(ids), f"{stream}: missed {sorted(set(created) - set(ids))}"
+            assert cursor is not None
+
+    def test_read_again_from_cursor(self, connector, sandbox):
+        for stream in self._streams():
+            first = sandbox.add_records(stream, self.read_count)
+            _records, cursor = read_all(connector, stream)
+            sandbox.update_record(stream, first[0])
+            added = sandbox.add_records(stream, self.read_count // 2 + 3)
+            records, cursor2 = read_all(connector, stream, cursor)
+            ids = [r.native_id for r in records]
+            assert len(ids) == len(set(ids)), f"{stream}: duplicates in an incremental read"
+            expected = set(added) | {first[0]}
+            assert expected <= set(ids), f"{stream}: incremental read missed {sorted(expected - set(ids))}"
+            if not self.rereads_trailing_window:
+                assert set(ids) == expected, f"{stream}: incremental read repeated {sorted(set(ids) - expected)}"
+                again, _ = read_all(connector, stream, cursor2)
+                assert again == [], f"{stream}: nothing changed, yet a read from the latest cursor returned records"
+
+    # -- writes ---------------------------------------------------------------------------
+    def test_write_is_idempotent_per_key(self, connector, sandbox):
+        if not self.connector_class.sinks:
+            pytest.skip("connector has no sinks")
+        for sink in self.connector_class.sinks:
+            payload = sandbox.sample_payload(sink)
+            before = len(sandbox.effects(sink))
+            first = connector.write(sink, payload, idempotency_key=f"suite:{sink}:1")
+            second = connector.write(sink, payload, idempotency_key=f"suite:{sink}:1")
+            assert len(sandbox.effects(sink)) == before + 1, f"{sink}: the same idempotency key had two effects"
+            assert first.native_id == second.native_id
+            connector.write(sink, payload, idempotency_key=f"suite:{sink}:2", native_id=first.native_id)
+            assert len(sandbox.effects(sink)) == before + 2, f"{sink}: a new key had no effect"
+
+    # -- webhooks -------------------------------------------------------------------------
+    def _handler(self, connector):
+        handler = connector.webhook_handler()
+        if handler is None:
+            pytest.skip("connector has no webhook")
+        return handler
+
+    def test_webhook_accepts_a_signed_push(self, connector, sandbox, good_config):
+        handler = self._handler(connector)
+        result = handler.handle(sandbox.signed_push(good_config))
+        assert result.records, "a valid push produced no records"
+        for stream, record in result.records:
+            assert stream in self.connector_class.streams, f"webhook produced records for unknown stream {stream!r}"
+            assert record.native_id
+
+    def test_webhook_rejects_a_tampered_body(self, connector, sandbox, good_config):
+        handler = self._handler(connector)
+        push = sandbox.signed_push(good_config)
+        body = bytearray(push.body)
+        body[len(body) // 2] ^= 0x01
+        tampered = WebhookRequest(push.method, push.path, push.headers, push.args, bytes(body), push.remote_addr)
+        with pytest.raises(WebhookRejected) as info:
+            handler.handle(tampered)
+        assert 400 <= info.value.status < 500
+
+    def test_webhook_rejects_a_push_signed_with_another_secret(self, connector, sandbox, good_config):
+        handler = self._handler(connector)
+        schema = self.connector_class.config_schema()
+        forged = sandbox.signed_push(_with_secrets_replaced(schema, good_config, WRONG_SECRET))
+        with pytest.raises(WebhookRejected):
+            handler.handle(forged)

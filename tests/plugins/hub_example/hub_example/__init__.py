@@ -1,0 +1,1 @@
+"""An example third-party Huiliu connector (Example CRM) and its sandbox."""

@@ -46,8 +46,13 @@ class _Collector:
     def __init__(self, located: LocatedYaml):
         self.located = located
         self.errors: list[str] = []
+        #: Paths whose value is already known to be wrong (an unset variable): further
+        #: complaints about the same value ("too short") would only be noise.
+        self.suppressed: set[tuple] = set()
 
     def add(self, path: tuple, message: str) -> None:
+        if tuple(path) in self.suppressed:
+            return
         self.errors.append(f"{self.located.where(path)}: {message}")
 
     def add_marshmallow(self, base: tuple, messages: Any, schema: Schema | None, data: Any) -> None:
@@ -138,7 +143,15 @@ def load_config(
     data = interpolate(located.data or {}, env, (), problems)
     for where, message in problems:
         col.add(where, message)
+        col.suppressed.add(tuple(where))
 
+    if isinstance(data, dict):
+        # Report misspelt top-level keys, then carry on with the rest of the file so one
+        # typo does not hide every other problem.
+        known = set(_declared_keys(S.TopSchema()))
+        for key in [k for k in data if k not in known]:
+            col.add((key,), f"unknown key{did_you_mean(key, known)}")
+            data = {k: v for k, v in data.items() if k != key}
     top = _validate(col, S.TopSchema(), data, ())
     if top is None:
         raise ConfigError(col.errors)

@@ -22,7 +22,9 @@ class Sandbox:
     remote system's state (records, tokens, received writes) in memory."""
 
     def blueprint(self):
-        """A fresh :class:`flask.Blueprint` serving the remote API's paths from this state."""
+        """A fresh :class:`flask.Blueprint` serving the remote API's paths from this state,
+        or None for a system reached without HTTP (the SQL connector's sandbox is a real
+        database file)."""
         raise NotImplementedError
 
     def config_for(self, base_url: str) -> dict[str, Any]:

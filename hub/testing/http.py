@@ -32,7 +32,11 @@ class SandboxRouter:
         self.base_url = host + self.prefix
         self.calls: list[tuple[str, str]] = []
         app = Flask(f"sandbox{self.prefix.replace('/', '_')}")
-        app.register_blueprint(sandbox.blueprint(), url_prefix=self.prefix)
+        blueprint = sandbox.blueprint()
+        #: Sandboxes of systems reached without HTTP (a database) serve no blueprint.
+        self.serves_http = blueprint is not None
+        if self.serves_http:
+            app.register_blueprint(blueprint, url_prefix=self.prefix)
         self.client = app.test_client()
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
 
@@ -51,6 +55,8 @@ class SandboxRouter:
         return resp.status_code, headers, resp.get_data()
 
     def __enter__(self) -> "SandboxRouter":
+        if not self.serves_http:
+            return self
         self.mock.start()
         pattern = re.compile(re.escape(self.base_url) + r"(/.*)?(\?.*)?$")
         for method in _METHODS:
@@ -58,5 +64,7 @@ class SandboxRouter:
         return self
 
     def __exit__(self, *exc) -> None:
+        if not self.serves_http:
+            return
         self.mock.stop()
         self.mock.reset()

@@ -21,7 +21,10 @@ def register_sandboxes(app: Flask, registry) -> dict[str, object]:
         if cls.sandbox is None:
             continue
         sandbox = cls.sandbox()
-        app.register_blueprint(sandbox.blueprint(), url_prefix=sandbox_prefix(name), name=f"sandbox_{name}")
+        blueprint = sandbox.blueprint()
+        if blueprint is None:
+            continue
+        app.register_blueprint(blueprint, url_prefix=sandbox_prefix(name), name=f"sandbox_{name}")
         mounted[name] = sandbox
     app.extensions["hub_sandboxes"] = mounted
     return mounted

@@ -1,0 +1,2 @@
+"""Built-in connector plugins, one package each, loaded through the ``hub`` entry points
+exactly like third-party plugins."""

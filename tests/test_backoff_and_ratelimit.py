@@ -58,3 +58,9 @@ def test_acquire_all_only_uses_limits_of_the_scope(redis_conn):
     assert acquire_all(redis_conn, "inst", limits) == 0.0
     assert acquire_all(redis_conn, "inst", limits) > 0
     assert acquire_all(redis_conn, "inst", limits, scope="read") == 0.0
+
+
+def test_scope_all_limits_count_for_writes(redis_conn):
+    limits = (RateLimit(1, 3600, scope="all"),)
+    assert acquire_all(redis_conn, "inst2", limits) == 0.0
+    assert acquire_all(redis_conn, "inst2", limits) > 0

@@ -1,1 +1,11 @@
-"""Entry point module of the ticketing connector plugin (registers nothing until it lands)."""
+"""Entry point module of the ticketing plugin: registers Udesk (tickets stream, create/update
+sink, trigger webhook)."""
+
+from hub.hookspecs import hookimpl
+
+from connectors.ticketing.udesk.connector import UdeskConnector
+
+
+@hookimpl
+def hub_register_connectors(register):
+    register(UdeskConnector)

@@ -22,7 +22,10 @@ from hub.connector.sandbox import Sandbox
 
 @dataclass(frozen=True)
 class RateLimit:
-    """A provider limit: at most ``calls`` per ``per_seconds`` (per connector instance)."""
+    """A provider limit: at most ``calls`` per ``per_seconds`` (per connector instance).
+
+    ``scope`` is ``write`` (sink calls, enforced by the hub's shared token bucket), ``read``
+    or ``all`` (both)."""
 
     calls: int
     per_seconds: float

@@ -58,11 +58,11 @@ class TokenBucket:
 
 
 def acquire_all(conn: redis.Redis, instance: str, limits: Iterable, scope: str = "write") -> float:
-    """Draw one token from each of ``instance``'s limits in ``scope``; the longest wait
+    """Draw one token from each of ``instance``'s limits in ``scope`` (or scope ``all``); the longest wait
     (0.0 = go). A denied bucket keeps no token, so waiting and retrying is fair."""
     wait = 0.0
     for index, limit in enumerate(limits):
-        if getattr(limit, "scope", "write") != scope:
+        if getattr(limit, "scope", "write") not in (scope, "all"):
             continue
         bucket = TokenBucket(conn, f"{instance}:{scope}:{index}", calls=limit.calls, per_seconds=limit.per_seconds)
         wait = max(wait, bucket.acquire())

@@ -1,0 +1,1 @@
+"""Udesk ticketing: tickets stream, create/update sink, trigger webhook, sandbox."""

@@ -1,0 +1,222 @@
+"""An in-memory Udesk open API: ``/open_api_v1/tickets`` (list, create, update) and
+``/open_api_v1/customers``, with Udesk's v2 signature check (SHA256 over
+``email&token&timestamp&nonce&v2``), single-use nonces (15 min), the 60 calls/min limit,
+``code``/``code_message`` answers and tickets listed most recently updated first.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import time
+from collections import deque
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from flask import Blueprint, jsonify, request
+
+from hub.connector.records import WebhookRequest
+from hub.connector.sandbox import Sandbox
+
+from connectors.ticketing.udesk.signing import udesk_sign
+
+EMAIL = "admin@huiliu-demo.cn"
+API_TOKEN = "3f9a1c2e-7b4d-4e8f-9a0b-sandbox00001"
+WEBHOOK_TOKEN = "sandbox-udesk-webhook-token-01"
+NONCE_WINDOW = 15 * 60
+CHINA = timezone(timedelta(hours=8))
+SUBJECTS = ["订单未发货咨询", "发票开具申请", "产品安装预约", "退换货申请", "会员积分异常", "400来电回访", "物流破损投诉"]
+NAMES = ["王小明", "李静", "张伟", "刘芳", "陈磊", "杨洋", "赵敏"]
+PRIORITIES = ["紧急", "高", "标准", "低"]
+STATUSES = [("open", "开启"), ("solving", "解决中"), ("solved", "已解决"), ("closed", "已关闭")]
+AGENTS = [(101, "客服-周婷"), (102, "客服-吴昊"), (103, "客服-郑爽")]
+
+
+def _fmt(dt: datetime) -> str:
+    return dt.astimezone(CHINA).isoformat(timespec="milliseconds")
+
+
+class UdeskSandbox(Sandbox):
+    rate_limit_per_minute = 60
+
+    def __init__(self, seed: int = 11) -> None:
+        self.rng = random.Random(seed)
+        self.tickets: dict[int, dict[str, Any]] = {}
+        self.customers: dict[int, dict[str, Any]] = {}
+        self.applied: list[dict[str, Any]] = []
+        self.nonces: dict[str, float] = {}
+        self.calls: deque[float] = deque()
+        self._ticket_ids = itertools.count(20001)
+        self._customer_ids = itertools.count(5001)
+        self._clock = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=2)
+        self.add_customer("王小明", cellphone="13812345678", email="wangxm@example.cn")
+
+    # -- the remote users' actions --------------------------------------------------------
+    def _tick(self, advance: bool = False) -> datetime:
+        # Several tickets share a second, as in bulk updates: cursors must cope.
+        if advance or self.rng.random() < 0.4:
+            self._clock += timedelta(seconds=1)
+        return self._clock
+
+    def add_customer(self, nick_name: str, *, cellphone: str | None = None, email: str | None = None) -> dict[str, Any]:
+        cid = next(self._customer_ids)
+        self.customers[cid] = {"id": cid, "nick_name": nick_name, "email": email,
+                               "cellphones": [{"id": cid * 10, "content": cellphone}] if cellphone else []}
+        return self.customers[cid]
+
+    def _find_customer(self, kind: str, content: str) -> dict[str, Any] | None:
+        for customer in self.customers.values():
+            if kind == "customer_id" and str(customer["id"]) == content:
+                return customer
+            if kind == "email" and customer.get("email") == content:
+                return customer
+            if kind == "cellphone" and any(p["content"] == content for p in customer["cellphones"]):
+                return customer
+        return None
+
+    def _new_ticket(self, customer: dict[str, Any], subject: str, content: str, **extra: Any) -> dict[str, Any]:
+        tid = next(self._ticket_ids)
+        status, status_cn = STATUSES[0]
+        agent_id, agent = self.rng.choice(AGENTS)
+        now = _fmt(self._tick())
+        self.tickets[tid] = {
+            "id": tid, "field_num": f"{tid}", "subject": subject, "content": content, "content_type": "text",
+            "user_id": customer["id"], "user_name": customer["nick_name"], "user_email": customer.get("email"),
+            "user_cellphone": (customer["cellphones"][0]["content"] if customer["cellphones"] else None),
+            "assignee_id": agent_id, "assignee_name": agent, "user_group_id": 1, "user_group_name": "售后1组",
+            "template_id": 1, "priority": extra.get("priority") or "标准", "status": status_cn, "status_en": status,
+            "platform": extra.get("platform") or "API", "tags": extra.get("tags") or "",
+            "custom_fields": dict(extra.get("custom_fields") or {}), "created_at": now, "updated_at": now,
+            "solved_at": None,
+        }
+        return self.tickets[tid]
+
+    def add_records(self, stream: str, count: int) -> list[str]:
+        ids = []
+        for _ in range(count):
+            name = self.rng.choice(NAMES)
+            phone = self.rng.choice(["138", "139", "186", "158"]) + f"{self.rng.randrange(10**8):08d}"
+            customer = self.add_customer(name, cellphone=phone,
+                                         email=f"{phone}@example.cn" if self.rng.random() < 0.4 else None)
+            ticket = self._new_ticket(customer, self.rng.choice(SUBJECTS), f"{name}来电反馈，请尽快处理。",
+                                      platform=self.rng.choice(["电话", "微信", "邮件", "API"]),
+                                      priority=self.rng.choice(PRIORITIES))
+            ids.append(str(ticket["id"]))
+        return ids
+
+    def update_record(self, stream: str, native_id: str) -> None:
+        ticket = self.tickets[int(native_id)]
+        ticket.update(status="解决中", status_en="solving", updated_at=_fmt(self._tick(advance=True)))
+
+    # -- what the suite inspects ----------------------------------------------------------
+    def config_for(self, base_url: str) -> dict[str, Any]:
+        return {"base_url": base_url, "email": EMAIL, "api_token": API_TOKEN, "page_size": 10,
+                "idempotency_field": "TextField_9001", "webhook_token": WEBHOOK_TOKEN}
+
+    def sample_payload(self, sink: str) -> dict[str, Any]:
+        return {"subject": "400来电：要求回电", "content": "客户来电咨询安装进度，请回电。", "priority": "高",
+                "customer": {"cellphone": "13812345678", "nick_name": "王小明"}}
+
+    def effects(self, sink: str) -> list[dict[str, Any]]:
+        return list(self.applied)
+
+    def push_body(self, ticket: Mapping[str, Any], action: str = "Ticket_update") -> bytes:
+        return json.dumps({"action": action, "message": ticket}, ensure_ascii=False).encode()
+
+    def signed_push(self, config: Mapping[str, Any]) -> WebhookRequest:
+        (tid,) = self.add_records("tickets", 1)
+        body = self.push_body(self.tickets[int(tid)], "Ticket_create")
+        token = config.get("webhook_token") or ""
+        return WebhookRequest(method="POST", path="/webhooks/udesk", headers={"Content-Type": "application/json"},
+                              args={"token": token}, body=body)
+
+    # -- the API --------------------------------------------------------------------------
+    @staticmethod
+    def _error(code: int, message: str, status: int = 200):
+        return jsonify(code=code, code_message=message), status
+
+    def _authenticate(self):
+        now = time.time()
+        while self.calls and now - self.calls[0] > 60:
+            self.calls.popleft()
+        if len(self.calls) >= self.rate_limit_per_minute:
+            return self._error(2016, "请求过于频繁，每分钟最多60次", 429)
+        self.calls.append(now)
+        args = request.args
+        email, ts, nonce, sign = args.get("email"), args.get("timestamp", ""), args.get("nonce", ""), args.get("sign", "")
+        if args.get("sign_version") != "v2" or not nonce:
+            return self._error(2059, "签名版本或nonce缺失")
+        if email != EMAIL:
+            return self._error(2059, "open api签名不对")
+        if not ts.isdigit() or abs(now - int(ts)) > NONCE_WINDOW:
+            return self._error(2059, "时间戳已过期")
+        if sign != udesk_sign(EMAIL, API_TOKEN, ts, nonce):
+            return self._error(2059, "open api签名不对")
+        self.nonces = {n: t for n, t in self.nonces.items() if now - t <= NONCE_WINDOW}
+        if nonce in self.nonces:
+            return self._error(2059, "nonce已使用")
+        self.nonces[nonce] = now
+        return None
+
+    def blueprint(self) -> Blueprint:
+        bp = Blueprint("udesk_sandbox", __name__)
+
+        @bp.before_request
+        def _auth():
+            return self._authenticate()
+
+        @bp.get("/open_api_v1/tickets")
+        def list_tickets():
+            try:
+                page = max(1, int(request.args.get("page", 1)))
+                per_page = int(request.args.get("per_page", 20))
+            except ValueError:
+                return self._error(2002, "参数错误")
+            if not 1 <= per_page <= 100:
+                return self._error(2002, "per_page 最大100")
+            rows = sorted(self.tickets.values(), key=lambda t: (t["updated_at"], t["id"]), reverse=True)
+            total_pages = (len(rows) + per_page - 1) // per_page
+            chunk = rows[(page - 1) * per_page: page * per_page]
+            return jsonify(code=1000, meta={"current_page": page, "total_pages": total_pages, "total_count": len(rows)},
+                           tickets=chunk)
+
+        @bp.post("/open_api_v1/tickets")
+        def create_ticket():
+            body = (request.get_json(silent=True) or {}).get("ticket")
+            if not isinstance(body, dict) or not body.get("subject") or not body.get("content"):
+                return self._error(2002, "subject 和 content 必填")
+            customer = self._find_customer(str(body.get("type")), str(body.get("type_content")))
+            if customer is None:
+                return self._error(2003, "客户不存在")
+            ticket = self._new_ticket(customer, body["subject"], body["content"], priority=body.get("priority"),
+                                      tags=body.get("tags"), custom_fields=body.get("ticket_field"))
+            self.applied.append({"op": "create", "ticket_id": ticket["id"], "ticket": body})
+            return jsonify(code=1000, ticket_id=ticket["id"])
+
+        @bp.put("/open_api_v1/tickets/<int:tid>")
+        def update_ticket(tid: int):
+            body = (request.get_json(silent=True) or {}).get("ticket")
+            if tid not in self.tickets:
+                return self._error(2004, "工单不存在")
+            if not isinstance(body, dict):
+                return self._error(2002, "参数错误")
+            ticket = self.tickets[tid]
+            for key in ("subject", "content", "priority", "tags"):
+                if body.get(key) is not None:
+                    ticket[key] = body[key]
+            ticket["custom_fields"].update(body.get("custom_fields") or {})
+            ticket["updated_at"] = _fmt(self._tick(advance=True))
+            self.applied.append({"op": "update", "ticket_id": tid, "ticket": body})
+            return jsonify(code=1000, ticket=ticket)
+
+        @bp.post("/open_api_v1/customers")
+        def create_customer():
+            body = (request.get_json(silent=True) or {}).get("customer") or {}
+            if not body.get("nick_name"):
+                return self._error(2002, "nick_name 必填")
+            phones = [p[1] for p in body.get("cellphones") or [] if isinstance(p, list) and len(p) == 2]
+            customer = self.add_customer(body["nick_name"], cellphone=phones[0] if phones else None, email=body.get("email"))
+            return jsonify(code=1000, customer=customer)
+
+        return bp

@@ -13,8 +13,14 @@ from typing import Callable
 import phonenumbers
 
 
-def normalize_phone(value: str, region: str = "CN") -> str | None:
-    """E.164 for any phone a Chinese system writes (``138 0013 8000``, ``+86…``, ``86…``)."""
+def normalize_phone(value: str, region: str = "CN", *, valid_only: bool = False) -> str | None:
+    """E.164 for any phone a Chinese system writes (``138 0013 8000``, ``+86…``, ``86…``,
+    landlines ``010-12345678``, ``400``/``800`` numbers).
+
+    ``valid_only`` also rejects numbers that have a plausible length but no real number
+    plan behind them (``12345``); the mapping ``phone`` transform uses it so a typo is
+    rejected with its record instead of becoming an identity.
+    """
     text = str(value).strip()
     if not text:
         return None
@@ -26,6 +32,8 @@ def normalize_phone(value: str, region: str = "CN") -> str | None:
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(parsed):
+        return None
+    if valid_only and not phonenumbers.is_valid_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 

@@ -1,1 +1,1 @@
-"""Built-in connector plugin: wecom."""
+"""Built-in connector plugin: WeCom (企业微信) customer contact."""

@@ -1,0 +1,42 @@
+"""The ``config:`` block of a WeCom connector instance.
+
+``secret`` is the Secret of the app that holds the customer-contact (客户联系) permission;
+``callback_token`` and ``encoding_aes_key`` are the Token and EncodingAESKey set on the
+callback URL in the admin console. All three are :class:`~hub.connector.Secret`, so the hub
+masks them everywhere.
+
+The EncodingAESKey's shape (43 base64 characters) is checked by ``check()`` and by the
+webhook rather than by the schema: the standard suite proves that a *wrong* secret is
+reported by ``check()`` as CheckFailed, and a schema error would pre-empt that.
+"""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from hub.connector import Secret
+
+DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
+# WeCom doc 90454 (2023): per corp per API 10,000/min and 150,000/h. Older corps saw
+# 2,000/min and 30,000/h — hence configurable.
+DEFAULT_PER_MINUTE = 10_000
+DEFAULT_PER_HOUR = 150_000
+
+
+class WeComConfig(Schema):
+    class Meta:
+        unknown = RAISE
+
+    base_url = fields.Url(load_default=DEFAULT_BASE_URL, require_tld=False, schemes={"http", "https"})
+    corp_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    secret = Secret(required=True, validate=validate.Length(min=1))
+    callback_token = Secret(load_default=None)
+    encoding_aes_key = Secret(load_default=None)
+    #: Tags named in a payload but missing in WeCom are created in this group.
+    tag_group_name = fields.String(load_default="汇流同步", validate=validate.Length(min=1, max=30))
+    rate_limit_per_minute = fields.Integer(load_default=DEFAULT_PER_MINUTE, validate=validate.Range(min=1))
+    rate_limit_per_hour = fields.Integer(load_default=DEFAULT_PER_HOUR, validate=validate.Range(min=1))
+    #: Seconds a callback's timestamp may differ from our clock.
+    timestamp_tolerance = fields.Integer(load_default=300, validate=validate.Range(min=1))
+    #: Page size for externalcontact/batch/get_by_user (WeCom allows at most 100).
+    page_size = fields.Integer(load_default=100, validate=validate.Range(1, 100))

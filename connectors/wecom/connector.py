@@ -1,0 +1,83 @@
+"""The WeCom (企业微信) connector: customers, follow users and tags in; remarks, tags,
+channel codes and transfers out; encrypted callbacks pushed.
+
+Streams: ``external_contacts``, ``follow_users``, ``corp_tags`` (:mod:`.streams`).
+Sinks: ``remark``, ``tags``, ``channel_codes``, ``transfers`` (:mod:`.sinks`).
+Webhook: :class:`~connectors.wecom.webhook.WeComWebhook`. Sandbox: :mod:`.sandbox`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from hub.connector import CheckFailed, Connector, ConnectorError, PermanentError, RateLimit
+
+from connectors.wecom import crypto
+from connectors.wecom.client import WeComClient
+from connectors.wecom.config import DEFAULT_PER_HOUR, DEFAULT_PER_MINUTE, WeComConfig
+from connectors.wecom.sandbox import WeComSandbox
+from connectors.wecom.sinks import ChannelCodesSink, RemarkSink, TagsSink, TransfersSink
+from connectors.wecom.streams import CorpTagsStream, ExternalContactsStream, FollowUsersStream
+from connectors.wecom.tags import TagCatalog
+from connectors.wecom.webhook import WeComWebhook
+
+
+def rate_limits_for(config: dict[str, Any]) -> tuple[RateLimit, ...]:
+    """The provider limits for one instance's config (WeCom counts per corp per API)."""
+    return (
+        RateLimit(calls=int(config.get("rate_limit_per_minute") or DEFAULT_PER_MINUTE), per_seconds=60),
+        RateLimit(calls=int(config.get("rate_limit_per_hour") or DEFAULT_PER_HOUR), per_seconds=3600),
+    )
+
+
+class WeComConnector(Connector):
+    name = "wecom"
+    title = "WeCom 企业微信 (customer contact)"
+    version = "1.0.0"
+    config_schema = WeComConfig
+    streams = {
+        "external_contacts": ExternalContactsStream,
+        "follow_users": FollowUsersStream,
+        "corp_tags": CorpTagsStream,
+    }
+    sinks = {
+        "remark": RemarkSink,
+        "tags": TagsSink,
+        "channel_codes": ChannelCodesSink,
+        "transfers": TransfersSink,
+    }
+    webhook = WeComWebhook
+    #: Defaults; an instance's own (configurable) limits are on ``self.rate_limits``.
+    rate_limits = rate_limits_for({})
+    sandbox = WeComSandbox
+
+    def __init__(self, instance: str, config: Any, **kwargs: Any):
+        super().__init__(instance, config, **kwargs)
+        self.rate_limits = rate_limits_for(self.config)  # type: ignore[misc]
+
+    @cached_property
+    def client(self) -> WeComClient:
+        return WeComClient(self)
+
+    @cached_property
+    def tags(self) -> TagCatalog:
+        return TagCatalog(self)
+
+    def check(self) -> None:
+        """Fetch a token and list follow users: proves corp id, secret, the customer-contact
+        permission and (in production) that this host's IP is trusted (60020 otherwise)."""
+        key = self.config.get("encoding_aes_key")
+        if key:
+            try:
+                crypto.aes_key(key)
+            except crypto.CryptoError:
+                raise CheckFailed("encoding_aes_key must be the 43-character EncodingAESKey from the callback settings") from None
+        if bool(key) != bool(self.config.get("callback_token")):
+            raise CheckFailed("set both callback_token and encoding_aes_key, or neither")
+        try:
+            self.client.get("externalcontact/get_follow_user_list")
+        except PermanentError as exc:
+            raise CheckFailed(f"WeCom rejected the configuration: {exc.message}", code=exc.code) from None
+        except ConnectorError as exc:
+            raise CheckFailed(f"WeCom unreachable: {exc.message}", code=exc.code) from None

@@ -1,0 +1,144 @@
+"""WeCom callbacks (回调): URL verification and encrypted event pushes.
+
+* ``GET ?msg_signature&timestamp&nonce&echostr`` — URL verification when the admin saves the
+  callback URL: verify, decrypt echostr, answer the plaintext (WeCom waits only 1 s).
+* ``POST ?msg_signature&timestamp&nonce`` with ``<xml><Encrypt>…</Encrypt></xml>`` — verify
+  the signature (constant time), the timestamp window, decrypt (AES-256-CBC, receiveid must
+  be our corp id), parse the event (defusedxml only, DTDs refused) and answer ``success``.
+
+Events → records:
+
+* ``change_external_contact`` (add_external_contact, add_half_external_contact,
+  edit_external_contact, del_external_contact, del_follow_user, transfer_fail) → stream
+  ``external_contacts``, native id ``"<ExternalUserID>:<UserID>"`` — the same relation id the
+  scan uses — with ``data["event"]`` holding the event (State, WelcomeCode, Source,
+  FailReason …); the two deletions are ``deleted=True``.
+* ``change_external_tag`` → stream ``corp_tags``, native id = the tag or group ``Id``.
+
+Anything else (messages, other events) is acknowledged and produces nothing. Dedupe key per
+event: FromUserName + CreateTime + ChangeType + ExternalUserID/UserID (or TagType/Id), so
+WeCom's three retries collapse into one inbox row.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
+from xml.etree.ElementTree import ParseError
+
+from hub.connector import Record, WebhookHandler, WebhookRejected, WebhookRequest, WebhookResult
+
+from connectors.wecom import crypto
+from connectors.wecom.streams import relation_id
+
+CONTACT_CHANGES = frozenset(
+    {"add_external_contact", "add_half_external_contact", "edit_external_contact", "del_external_contact", "del_follow_user", "transfer_fail"}
+)
+DELETIONS = frozenset({"del_external_contact", "del_follow_user"})
+MAX_BODY = 64 * 1024
+
+
+def parse_xml(data: bytes | str) -> dict[str, str]:
+    """A flat ``<xml>`` document → {tag: text}. Refuses DTDs, entities and external refs."""
+    try:
+        root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (DefusedXmlException, ParseError, ValueError) as exc:
+        raise WebhookRejected(f"malformed or unsafe XML ({type(exc).__name__})", status=400) from None
+    return {child.tag: (child.text or "").strip() for child in root}
+
+
+class WeComWebhook(WebhookHandler):
+    def _settings(self) -> tuple[str, str, str]:
+        config = self.connector.config
+        token, key = config.get("callback_token"), config.get("encoding_aes_key")
+        if not token or not key:
+            raise WebhookRejected("callbacks are not configured for this instance", status=404)
+        try:
+            crypto.aes_key(key)
+        except crypto.CryptoError:
+            # Our configuration is broken, not the sender: WeCom should retry later.
+            raise WebhookRejected("encoding_aes_key is not a valid 43-character EncodingAESKey", status=503) from None
+        return token, key, config["corp_id"]
+
+    def _verified(self, req: WebhookRequest, token: str, encrypted: str) -> None:
+        signature = req.args.get("msg_signature") or ""
+        timestamp = req.args.get("timestamp") or ""
+        nonce = req.args.get("nonce") or ""
+        if not signature or not timestamp.isdigit() or not nonce:
+            raise WebhookRejected("msg_signature, timestamp and nonce are required", status=400)
+        if abs(time.time() - int(timestamp)) > int(self.connector.config.get("timestamp_tolerance") or 300):
+            raise WebhookRejected("timestamp outside the accepted window", status=401)
+        if not crypto.verify_signature(token, timestamp, nonce, encrypted, signature):
+            raise WebhookRejected("bad msg_signature", status=401)
+
+    def _decrypt(self, key: str, encrypted: str, corp_id: str) -> bytes:
+        try:
+            return crypto.decrypt(key, encrypted, corp_id)
+        except crypto.CryptoError as exc:
+            status = 403 if "receiveid" in str(exc) else 400
+            raise WebhookRejected(f"cannot decrypt callback: {exc}", status=status) from None
+
+    def handle(self, req: WebhookRequest) -> WebhookResult:
+        token, key, corp_id = self._settings()
+        if req.method.upper() == "GET":
+            echostr = req.args.get("echostr") or ""
+            if not echostr:
+                raise WebhookRejected("echostr is required for URL verification", status=400)
+            self._verified(req, token, echostr)
+            return WebhookResult(records=[], body=self._decrypt(key, echostr, corp_id))
+        if req.method.upper() != "POST":
+            raise WebhookRejected("only GET (verification) and POST (events) are accepted", status=405)
+        if len(req.body) > MAX_BODY:
+            raise WebhookRejected("callback body too large", status=413)
+        envelope = parse_xml(req.body)
+        encrypted = envelope.get("Encrypt") or ""
+        if not encrypted:
+            raise WebhookRejected("callback has no Encrypt element", status=400)
+        self._verified(req, token, encrypted)
+        event = parse_xml(self._decrypt(key, encrypted, corp_id))
+        return WebhookResult(records=self.records(event), body="success")
+
+    @staticmethod
+    def records(event: dict[str, str]) -> list[tuple[str, Record]]:
+        """Records for one decrypted event (see the module docstring)."""
+        kind, change = event.get("Event", ""), event.get("ChangeType", "")
+        created = event.get("CreateTime", "")
+        when = datetime.fromtimestamp(int(created), timezone.utc) if created.isdigit() else None
+        sender = event.get("FromUserName", "")
+        if event.get("MsgType") == "event" and kind == "change_external_contact" and change in CONTACT_CHANGES:
+            external_userid, userid = event.get("ExternalUserID", ""), event.get("UserID", "")
+            if not external_userid or not userid:
+                raise WebhookRejected(f"{change} without ExternalUserID/UserID", status=400)
+            details: dict[str, Any] = {"change_type": change, "create_time": int(created) if created.isdigit() else None}
+            for field, name in (("State", "state"), ("WelcomeCode", "welcome_code"), ("Source", "source"), ("FailReason", "fail_reason")):
+                if field in event:
+                    details[name] = event[field]
+            data = {"external_userid": external_userid, "userid": userid, "event": details}
+            record = Record(
+                native_id=relation_id(external_userid, userid),
+                data=data,
+                updated_at=when,
+                deleted=change in DELETIONS,
+                dedupe_key=f"wecom:{sender}:{created}:{change}:{external_userid}:{userid}",
+            )
+            return [("external_contacts", record)]
+        if event.get("MsgType") == "event" and kind == "change_external_tag":
+            tag_id, tag_type = event.get("Id", ""), event.get("TagType", "")
+            if not tag_id:
+                raise WebhookRejected("change_external_tag without Id", status=400)
+            data = {"id": tag_id, "event": {"change_type": change, "tag_type": tag_type, "create_time": int(created) if created.isdigit() else None}}
+            if event.get("StrategyId"):
+                data["event"]["strategy_id"] = event["StrategyId"]
+            record = Record(
+                native_id=tag_id,
+                data=data,
+                updated_at=when,
+                deleted=change == "delete",
+                dedupe_key=f"wecom:{sender}:{created}:{change}:{tag_type}:{tag_id}",
+            )
+            return [("corp_tags", record)]
+        return []

@@ -87,6 +87,9 @@ class Identity(Base):
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id"))
     connector: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The contact this identity was first attached to. Merges move ``contact_id`` to the
+    #: survivor; unmerge moves it back to the group holding its origin.
+    origin_contact_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contacts.id"))
 
 
 class MergeEdge(Base):
@@ -140,6 +143,16 @@ class Link(Base):
     last_written_hash: Mapped[str | None] = mapped_column(String(64))
     last_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_written_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The canonical values (and ``__tags__``) the hub last wrote to this record: read back
+    #: unchanged, they are our own echo, not a change (see ``hub.pipeline.links``).
+    last_written_values: Mapped[Any | None] = mapped_column(Json)
+    #: The contact this record was first attached to (see ``Identity.origin_contact_id``).
+    origin_contact_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contacts.id"))
+    #: What this record last contributed (attributes, tags, source timestamp), so unmerge can
+    #: recompute each split contact's attributes under the field policy.
+    attributes: Mapped[Any | None] = mapped_column(Json)
+    tags: Mapped[Any | None] = mapped_column(Json)
+    source_ts: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Event(Base):
@@ -158,6 +171,8 @@ class Event(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[Any] = mapped_column(Json, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The contact this event was first appended to (see ``Identity.origin_contact_id``).
+    origin_contact_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("contacts.id"))
 
 
 class InboxRow(Base):
@@ -205,6 +220,10 @@ class OutboxRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When a worker claimed the row for sending; stuck claims are handed back by the reconciler.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The contact's canonical values this payload was rendered from (recorded on the link).
+    written_values: Mapped[Any | None] = mapped_column(Json)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

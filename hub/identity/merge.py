@@ -1,0 +1,153 @@
+"""Merging two contacts in the store, and the strong-id / limit check that guards it.
+
+Shared by the batch resolver, the conflict review and the lost-claim path. Identity,
+link and event rows move to the survivor (their ``origin_contact_id`` stays, so unmerge
+can move them back); the merged contact stays as a redirect (``merged_into``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from hub.identity.rules import Rules
+from hub.store.models import Contact, ContactTag, Event, Identity, Link, MergeEdge
+from hub.store.types import utcnow
+from hub.store.upsert import insert_ignore
+
+Held = set[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Compat:
+    ok: bool
+    strong_conflict: bool = False
+    kind: str | None = None
+    reason: str = ""
+
+
+def check_compatible(rules: Rules, a: Held, b: Held) -> Compat:
+    """May two identity sets live on one contact?
+
+    Strong kinds: never two different values per scope (``crm_id`` scopes per CRM
+    instance) beyond ``max_per_contact``. Weak kinds: the merged count must stay within
+    ``max_per_contact``. A set that already contains the other's values (a manual merge
+    kept both) is always compatible with it.
+    """
+    by_scope_a = _by_scope(rules, a)
+    by_scope_b = _by_scope(rules, b)
+    for scope in sorted(set(by_scope_a) & set(by_scope_b)):
+        kind, va = by_scope_a[scope]
+        _, vb = by_scope_b[scope]
+        if va <= vb or vb <= va:
+            continue
+        rule = rules.kinds.get(kind)
+        maximum = rule.max_per_contact if rule else 1
+        union = va | vb
+        if len(union) <= maximum:
+            continue
+        if rule is None or rule.strong:
+            return Compat(False, True, kind, f"different {kind} values: {', '.join(sorted(va))} vs {', '.join(sorted(vb))}")
+        return Compat(False, False, kind, f"merged contact would hold {len(union)} {kind} identifiers (max_per_contact {maximum})")
+    return Compat(True)
+
+
+def _by_scope(rules: Rules, held: Iterable[tuple[str, str]]) -> dict[str, tuple[str, set[str]]]:
+    out: dict[str, tuple[str, set[str]]] = {}
+    for kind, value in held:
+        out.setdefault(rules.scope(kind, value), (kind, set()))[1].add(value)
+    return out
+
+
+_CREATE = Contact.__table__.insert().returning(Contact.__table__.c.id)
+
+
+def create_contact(session: Session) -> int:
+    now = utcnow()
+    return session.execute(_CREATE, {"created_at": now, "updated_at": now}).scalar_one()
+
+
+def root_of(session: Session, contact_id: int) -> int | None:
+    """Follow ``merged_into`` redirects to the surviving contact (None if unknown)."""
+    seen = set()
+    current = contact_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        row = session.execute(select(Contact.id, Contact.merged_into).where(Contact.id == current)).first()
+        if row is None:
+            return None
+        if row.merged_into is None:
+            return row.id
+        current = row.merged_into
+    return current
+
+
+def held_identities(session: Session, contact_ids: Iterable[int]) -> dict[int, Held]:
+    out: dict[int, Held] = {}
+    ids = list(set(contact_ids))
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        rows = session.execute(select(Identity.contact_id, Identity.kind, Identity.value).where(Identity.contact_id.in_(part)))
+        for cid, kind, value in rows:
+            out.setdefault(cid, set()).add((kind, value))
+    return out
+
+
+def move_rows(session: Session, survivor: int, merged: int, *, fresh: bool = False) -> None:
+    """Move identities, links, events and tags of ``merged`` to ``survivor`` and redirect it.
+
+    ``fresh`` (created in the current batch, nothing flushed yet) skips the row moves.
+    Attributes are the caller's job: they need the field policy.
+    """
+    if not fresh:
+        session.execute(update(Identity).where(Identity.contact_id == merged).values(contact_id=survivor))
+        session.execute(update(Link).where(Link.contact_id == merged).values(contact_id=survivor))
+        session.execute(update(Event).where(Event.contact_id == merged).values(contact_id=survivor))
+        tags = session.execute(select(ContactTag.tag, ContactTag.connector, ContactTag.created_at).where(ContactTag.contact_id == merged)).all()
+        insert_ignore(
+            session, ContactTag,
+            [{"contact_id": survivor, "tag": t.tag, "connector": t.connector, "created_at": t.created_at} for t in tags],
+            keys=("contact_id", "tag"),
+        )
+        session.execute(delete(ContactTag).where(ContactTag.contact_id == merged))
+    now = utcnow()
+    session.execute(
+        update(Contact).where(or_(Contact.id == merged, Contact.merged_into == merged)).values(merged_into=survivor, updated_at=now)
+    )
+    session.execute(update(Contact).where(Contact.id == survivor).values(updated_at=now))
+
+
+def add_edge(session: Session, survivor: int, merged: int, kind: str, value: str, connector: str) -> int:
+    return session.execute(
+        MergeEdge.__table__.insert()
+        .values(survivor_id=survivor, merged_id=merged, kind=kind, value=value, connector=connector, created_at=utcnow())
+        .returning(MergeEdge.id)
+    ).scalar_one()
+
+
+def merge_now(session: Session, rules: Rules, policies, a: int, b: int, kind: str, value: str, connector: str,
+              *, force: bool = False) -> tuple[int | None, Compat]:
+    """Merge the contacts holding ``a`` and ``b`` directly in the store.
+
+    Returns ``(survivor, compat)``; survivor is None when the check refused the merge.
+    ``force`` (a reviewer said "same person") skips the strong-id check.
+    """
+    from hub.contacts.attributes import merge_attribute_rows
+
+    ra, rb = root_of(session, a), root_of(session, b)
+    if ra is None or rb is None:
+        raise LookupError(f"no contact {a if ra is None else b}")
+    if ra == rb:
+        return ra, Compat(True)
+    held = held_identities(session, [ra, rb])
+    compat = check_compatible(rules, held.get(ra, set()), held.get(rb, set()))
+    if not compat.ok and not force:
+        return None, compat
+    survivor, merged = min(ra, rb), max(ra, rb)
+    merge_attribute_rows(session, policies, survivor, merged)
+    move_rows(session, survivor, merged)
+    add_edge(session, survivor, merged, kind, value, connector)
+    return survivor, compat

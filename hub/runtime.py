@@ -46,6 +46,23 @@ class Runtime:
 
         return redis.Redis.from_url(self.redis_url)
 
+    @cached_property
+    def rules(self):
+        """Identity rules: the registry's kinds with the config's overrides and block-lists."""
+        from hub.identity.rules import build_rules
+
+        return build_rules(self.registry, self.config.identity)
+
+    def mapping(self, instance: str, *, stream: str | None = None, sink: str | None = None):
+        """The compiled inbound (``stream=``) or outbound (``sink=``) mapping, compiled once."""
+        key = (instance, stream, sink)
+        cache = self.__dict__.setdefault("_mappings", {})
+        if key not in cache:
+            from hub.mapping import load_for_instance
+
+            cache[key] = load_for_instance(self.config, instance, stream=stream, sink=sink, registry=self.registry)
+        return cache[key]
+
     def connector(self, instance: str, *, http=None) -> Any:
         """A live connector object for a configured instance, with SQL-backed state."""
         from hub.state import SqlState

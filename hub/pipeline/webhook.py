@@ -28,10 +28,7 @@ def ingest_webhook(runtime, instance: str, request: WebhookRequest) -> WebhookRe
             inserted.extend(ids)
     # Committed. Only now may processing start and the sender hear "success".
     if inserted:
-        from hub.pipeline.jobs import enqueue_process
+        from hub.pipeline.jobs import _safely, enqueue_process
 
-        try:
-            enqueue_process(runtime, inserted)
-        except Exception:  # Redis down: the reconciler will find the pending rows
-            log.warning("could not enqueue processing for %d inbox rows of %s; the reconciler will", len(inserted), instance)
+        _safely("processing", enqueue_process, runtime, inserted)
     return result

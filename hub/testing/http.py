@@ -3,6 +3,8 @@
 The connector keeps using ``requests`` exactly as in production; ``responses`` intercepts
 calls to the sandbox's base URL and hands them, headers and raw body intact, to the
 sandbox blueprint through Flask's test client. Any other URL fails (no network in tests).
+Several sandboxes can be mounted on one router (two CRMs, WeCom and a call center in one
+integration test) because only one ``responses`` mock can be active at a time.
 """
 
 from __future__ import annotations
@@ -20,51 +22,50 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 class SandboxRouter:
-    """Context manager: while active, ``base_url`` answers from ``sandbox``.
+    """Context manager: while active, each mounted sandbox answers at its ``base_url``.
 
-    ``calls`` lists ``(method, path)`` of every request the sandbox served, so tests can
+    ``calls`` lists ``(method, path)`` of every request the sandboxes served, so tests can
     assert what the connector did on the wire.
     """
 
-    def __init__(self, sandbox: Sandbox, prefix: str = "/sandbox/remote", host: str = SANDBOX_HOST):
-        self.sandbox = sandbox
-        self.prefix = prefix.rstrip("/")
-        self.base_url = host + self.prefix
+    def __init__(self, sandbox: Sandbox | None = None, prefix: str = "/sandbox/remote", host: str = SANDBOX_HOST):
+        self.host = host
         self.calls: list[tuple[str, str]] = []
-        app = Flask(f"sandbox{self.prefix.replace('/', '_')}")
-        blueprint = sandbox.blueprint()
-        #: Sandboxes of systems reached without HTTP (a database) serve no blueprint.
-        self.serves_http = blueprint is not None
-        if self.serves_http:
-            app.register_blueprint(blueprint, url_prefix=self.prefix)
-        self.client = app.test_client()
+        self.app = Flask("hub_sandboxes")
+        self.client = self.app.test_client()
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self.sandboxes: dict[str, Sandbox] = {}
+        self.sandbox = sandbox
+        self.base_url = self.mount(sandbox, prefix) if sandbox is not None else host
+
+    def mount(self, sandbox: Sandbox, prefix: str) -> str:
+        """Serve ``sandbox`` under ``prefix``; return its base URL."""
+        prefix = prefix.rstrip("/")
+        blueprint = sandbox.blueprint()
+        if blueprint is not None:
+            self.app.register_blueprint(blueprint, url_prefix=prefix, name=f"sandbox{prefix.replace('/', '_')}")
+            self.sandboxes[prefix] = sandbox
+        return self.host + prefix
 
     def _dispatch(self, prepared):
         parts = urlsplit(prepared.url)
         body = prepared.body.encode() if isinstance(prepared.body, str) else (prepared.body or b"")
         self.calls.append((prepared.method, parts.path))
-        resp = self.client.open(
-            parts.path,
-            method=prepared.method,
-            query_string=parts.query,
-            headers=dict(prepared.headers),
-            data=body,
-        )
-        headers = {k: v for k, v in resp.headers.items() if k.lower() not in ("content-length",)}
+        resp = self.client.open(parts.path, method=prepared.method, query_string=parts.query, headers=dict(prepared.headers), data=body)
+        headers = {k: v for k, v in resp.headers.items() if k.lower() != "content-length"}
         return resp.status_code, headers, resp.get_data()
 
     def __enter__(self) -> "SandboxRouter":
-        if not self.serves_http:
+        if not self.sandboxes:
             return self
         self.mock.start()
-        pattern = re.compile(re.escape(self.base_url) + r"(/.*)?(\?.*)?$")
+        pattern = re.compile(re.escape(self.host) + r"(/.*)?$")
         for method in _METHODS:
             self.mock.add_callback(method, pattern, callback=self._dispatch)
         return self
 
     def __exit__(self, *exc) -> None:
-        if not self.serves_http:
+        if not self.sandboxes:
             return
         self.mock.stop()
         self.mock.reset()

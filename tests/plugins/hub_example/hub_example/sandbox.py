@@ -28,6 +28,12 @@ class ExampleSandbox(Sandbox):
         self.applied: list[dict[str, Any]] = []
         self._ids = itertools.count(1001)
         self._clock = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        #: Answers to give writes before handling them: ``(status, retry_after or None)``.
+        self.write_failures: list[tuple[int, str | None]] = []
+
+    def fail_writes(self, status: int, times: int = 1, retry_after: str | None = None) -> None:
+        """Make the next ``times`` writes answer ``status`` (500, 429 with Retry-After, 400…)."""
+        self.write_failures.extend([(status, retry_after)] * times)
 
     # -- state changes, as the CRM's users would make them -------------------------------
     def _tick(self, advance: bool = False) -> str:
@@ -110,6 +116,13 @@ class ExampleSandbox(Sandbox):
             return jsonify(data=page, has_more=len(rows) > limit)
 
         def _idempotent(apply):
+            if self.write_failures:
+                status, retry_after = self.write_failures.pop(0)
+                resp = jsonify(error=f"simulated {status}")
+                resp.status_code = status
+                if retry_after is not None:
+                    resp.headers["Retry-After"] = retry_after
+                return resp
             key = request.headers.get("Idempotency-Key")
             if not key:
                 return jsonify(error="Idempotency-Key header required"), 400

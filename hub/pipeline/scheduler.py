@@ -1,0 +1,80 @@
+"""The ticker: scheduled pulls and the reconciler, from inside every worker.
+
+Each ``hub worker`` runs a small thread; every tick one of them (whoever takes a short
+Redis lock) enqueues the streams whose schedule is due — judged from the ``runs`` table,
+so a restart neither skips nor doubles a pull — and the reconciler. No extra process to
+deploy, and losing any one worker loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from hub.store.models import Run
+from hub.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = "hub:ticker"
+TICK_SECONDS = 15.0
+
+
+def due_pulls(runtime) -> list[tuple[str, str]]:
+    """``(instance, stream)`` pairs whose last pull started longer ago than their schedule."""
+    scheduled = [
+        (name, stream.name, stream.schedule)
+        for name, inst in runtime.config.enabled_connectors().items()
+        for stream in inst.streams.values()
+        if stream.enabled and stream.schedule
+    ]
+    if not scheduled:
+        return []
+    with runtime.db.session() as s:
+        last = dict(
+            ((c, st), at)
+            for c, st, at in s.execute(
+                select(Run.connector, Run.stream, func.max(Run.started_at)).where(Run.kind == "pull").group_by(Run.connector, Run.stream)
+            )
+        )
+    now = utcnow()
+    due = []
+    for name, stream, every in scheduled:
+        started = last.get((name, stream))
+        if started is None or now - started >= timedelta(seconds=every):
+            due.append((name, stream))
+    return due
+
+
+def tick(runtime) -> list[tuple[str, str]]:
+    """One tick: if this worker holds the lock, enqueue due pulls and the reconciler."""
+    from hub.pipeline.jobs import enqueue_pull, reconcile_job
+    from hub.queue import enqueue
+
+    if not runtime.redis.set(LOCK_KEY, "1", nx=True, ex=max(5, int(TICK_SECONDS) - 1)):
+        return []
+    due = due_pulls(runtime)
+    for instance, stream in due:
+        enqueue_pull(runtime, instance, stream)
+    enqueue(runtime.redis, reconcile_job, job_id="reconcile")
+    return due
+
+
+
+def start_ticker(runtime, interval: float = TICK_SECONDS) -> threading.Thread:
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                tick(runtime)
+            except Exception:  # keep ticking: a DB or Redis blip must not kill scheduling
+                log.exception("ticker failed; retrying next tick")
+
+    thread = threading.Thread(target=loop, name="hub-ticker", daemon=True)
+    thread.stop = stop  # type: ignore[attr-defined]
+    thread.start()
+    return thread

@@ -167,3 +167,22 @@ def test_cli_exits_2_with_every_error_and_no_traceback(tmp_path):
     assert f"{path}:6 connectors.crm_a.config.page_sise: unknown key (did you mean 'page_size'?)" in result.output
     assert f"{path}:4 connectors.crm_a.config.api_key: missing required field" in result.output
     assert "Traceback" not in result.output
+
+
+def test_stream_names_can_come_from_the_instance_config(tmp_path):
+    """The SQL connector's streams are the tables an instance configures."""
+    body = """\
+        connectors:
+          crm_a:
+            type: sql
+            config:
+              url: sqlite:///crm.db
+              streams:
+                customers: {table: customers, key: id, cursor_column: updated_at}
+            streams:
+              customers: {schedule: 5m}
+              custmers: {}
+        """
+    path = write(tmp_path, body)
+    (error,) = errors_of(path)
+    assert error.startswith(f"{path}:10 connectors.crm_a.streams.custmers: connector type 'sql' has no stream 'custmers' (did you mean 'customers'?)")

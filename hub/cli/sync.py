@@ -22,11 +22,12 @@ def _targets(runtime, spec: str | None) -> list[tuple[str, str]]:
         from hub.config import did_you_mean
 
         raise click.BadParameter(f"no connector instance {instance!r}{did_you_mean(instance, runtime.config.connectors)}")
+    offered = inst.connector_class.stream_names(inst.config)
     if stream:
-        if stream not in inst.connector_class.streams:
-            raise click.BadParameter(f"{instance} ({inst.type}) has no stream {stream!r}; it has {sorted(inst.connector_class.streams)}")
+        if stream not in offered:
+            raise click.BadParameter(f"{instance} ({inst.type}) has no stream {stream!r}; it has {offered}")
         return [(instance, stream)]
-    streams = [s for s, cfg in inst.streams.items() if cfg.enabled] or list(inst.connector_class.streams)
+    streams = [s for s, cfg in inst.streams.items() if cfg.enabled] or offered
     return [(instance, s) for s in streams]
 
 

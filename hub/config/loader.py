@@ -229,18 +229,21 @@ def _load_instance(col: _Collector, registry: Any, name: str, raw: Any) -> Conne
         return None
     schema = cls.config_schema()
     config = _validate(col, schema, loaded["config"], base + ("config",))
+    # Stream and sink names may depend on the instance's own config (the SQL connector's tables).
+    stream_names = cls.stream_names(config) if config is not None else sorted(cls.streams)
+    sink_names = cls.sink_names(config) if config is not None else sorted(cls.sinks)
     streams: dict[str, StreamConfig] = {}
     for sname, sraw in (loaded["streams"] or {}).items():
-        if sname not in cls.streams:
-            col.add(base + ("streams", sname), f"connector type {ctype!r} has no stream {sname!r}{did_you_mean(sname, cls.streams)}")
+        if sname not in stream_names:
+            col.add(base + ("streams", sname), f"connector type {ctype!r} has no stream {sname!r}{did_you_mean(sname, stream_names)}; it has {stream_names}")
             continue
         s = _validate(col, S.StreamSchema(), sraw, base + ("streams", sname))
         if s is not None:
             streams[sname] = StreamConfig(name=sname, **s)
     sinks: dict[str, SinkConfig] = {}
     for sname, sraw in (loaded["sinks"] or {}).items():
-        if sname not in cls.sinks:
-            col.add(base + ("sinks", sname), f"connector type {ctype!r} has no sink {sname!r}{did_you_mean(sname, cls.sinks)}")
+        if sname not in sink_names:
+            col.add(base + ("sinks", sname), f"connector type {ctype!r} has no sink {sname!r}{did_you_mean(sname, sink_names)}; it has {sink_names}")
             continue
         s = _validate(col, S.SinkSchema(), sraw, base + ("sinks", sname))
         if s is not None:

@@ -130,6 +130,18 @@ class Connector:
         """Load ``raw`` through the config schema; raises marshmallow ValidationError."""
         return cls.config_schema().load(dict(raw))
 
+    @classmethod
+    def stream_names(cls, config: Mapping[str, Any] | None = None) -> list[str]:
+        """The streams an instance with ``config`` offers. Most connectors have a fixed
+        set; one whose streams come from its config (the SQL connector's tables) overrides
+        this, and ``stream(name)`` to match."""
+        return sorted(cls.streams)
+
+    @classmethod
+    def sink_names(cls, config: Mapping[str, Any] | None = None) -> list[str]:
+        """The sinks an instance with ``config`` offers (see :meth:`stream_names`)."""
+        return sorted(cls.sinks)
+
     def check(self) -> None:
         """Prove the config works (credentials, reachability). Raise CheckFailed if not."""
 

@@ -35,8 +35,8 @@ def mappings_in_config(config: Any) -> list[MappingUse]:
     for name, inst in config.enabled_connectors().items():
         cls = inst.connector_class
         for direction, declared, configured in (
-            ("inbound", getattr(cls, "streams", {}) or {}, inst.streams),
-            ("outbound", getattr(cls, "sinks", {}) or {}, inst.sinks),
+            ("inbound", cls.stream_names(inst.config), inst.streams),
+            ("outbound", cls.sink_names(inst.config), inst.sinks),
         ):
             for item in list(dict.fromkeys([*declared, *configured])):
                 cfg = configured.get(item)

@@ -23,7 +23,7 @@ def write_config(tmp_path, database_url, redis_url, *, fields="", extra="") -> P
         instances += f"""
   {name}:
     type: example
-    config: {{base_url: "http://sandbox.hub.test/sandbox/{name}", api_key: sandbox-api-key-0001, page_size: 10}}
+    config: {{base_url: "http://sandbox.hub.test/sandbox/{name}", api_key: sandbox-api-key-0001, webhook_secret: sandbox-webhook-secret, page_size: 10}}
     streams:
       contacts: {{mapping: "{inbound}"}}
     sinks:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from functools import cached_property
-from typing import Any
+from typing import Any, Callable, Generic, TypeVar
 
 from hub import logs
 from hub.config import HubConfig, load_config
@@ -17,6 +16,26 @@ from hub.plugins import Registry, get_registry
 from hub.store import Database
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class lazy(Generic[T]):
+    """A cached attribute without ``functools.cached_property``'s lock: in Python 3.11 that
+    lock is shared by all instances, and an RQ work-horse forked while another thread holds
+    it deadlocks on first access. A rare double computation is harmless here."""
+
+    def __init__(self, func: Callable[[Any], T]):
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj: Any, owner: type | None = None) -> T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        value = self.func(obj)
+        obj.__dict__[self.name] = value
+        return value
 
 
 class Runtime:
@@ -30,23 +49,23 @@ class Runtime:
     def from_env(cls, config_file: str | None = None) -> "Runtime":
         return cls(load_config(config_file))
 
-    @cached_property
+    @lazy
     def db(self) -> Database:
         return Database(self.config.hub.database_url)
 
-    @cached_property
+    @lazy
     def redis_url(self) -> str:
         from hub.queue import redis_url_for
 
         return redis_url_for(self.config.hub)
 
-    @cached_property
+    @lazy
     def redis(self):
         import redis
 
         return redis.Redis.from_url(self.redis_url)
 
-    @cached_property
+    @lazy
     def rules(self):
         """Identity rules: the registry's kinds with the config's overrides and block-lists."""
         from hub.identity.rules import build_rules
@@ -69,6 +88,10 @@ class Runtime:
 
         inst = self.config.connectors[instance]
         return inst.connector_class(inst.name, inst.config, state=SqlState(self.db, inst.name), http=http, cache=self.redis)
+
+    def warm_up(self) -> None:
+        """Build the shared collaborators now, before a worker starts threads and forks."""
+        self.db, self.redis, self.rules  # noqa: B018 - evaluated for their side effect
 
     def close(self) -> None:
         if "db" in self.__dict__:

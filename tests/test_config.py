@@ -186,3 +186,13 @@ def test_stream_names_can_come_from_the_instance_config(tmp_path):
     path = write(tmp_path, body)
     (error,) = errors_of(path)
     assert error.startswith(f"{path}:10 connectors.crm_a.streams.custmers: connector type 'sql' has no stream 'custmers' (did you mean 'customers'?)")
+
+
+def test_duration_defaults_are_seconds(tmp_path):
+    hub = load_config(write(tmp_path, "hub: {}\n"), env={}).hub
+    assert (hub.raw_retention, hub.pending_threshold, hub.tick_interval, hub.backoff_base, hub.backoff_cap) == (2592000.0, 120.0, 15.0, 2.0, 3600.0)
+
+
+def test_fractional_durations(tmp_path):
+    hub = load_config(write(tmp_path, "hub: {tick_interval: 0.5s, backoff_base: 250ms}\n"), env={}).hub
+    assert (hub.tick_interval, hub.backoff_base) == (0.5, 0.25)

@@ -41,11 +41,10 @@ def worker(ctx: click.Context, burst: bool, name: str | None, simple: bool) -> N
     # Jobs load the runtime from HUB_CONFIG; make sure forked job processes see the same file.
     os.environ["HUB_CONFIG"] = runtime.config.source_file
     os.environ["HUB_REDIS_URL"] = runtime.redis_url
-    try:
-        from hub.pipeline.scheduler import start_ticker
-    except ModuleNotFoundError:
-        start_ticker = None
-    if start_ticker is not None and not burst:
+    from hub.pipeline.scheduler import start_ticker
+
+    runtime.warm_up()
+    if not burst:  # scheduled pulls and the reconciler (one worker acts per tick)
         start_ticker(runtime)
     run_worker(runtime.redis, burst=burst, name=name, simple=simple)
 

@@ -193,6 +193,7 @@ def load_config(
         log_level=hub_raw["log_level"],
         raw_retention=hub_raw["raw_retention"],
         pending_threshold=hub_raw["pending_threshold"],
+        tick_interval=hub_raw["tick_interval"],
         batch_size=hub_raw["batch_size"],
         max_attempts=hub_raw["max_attempts"],
         backoff_base=hub_raw["backoff_base"],

@@ -62,6 +62,7 @@ class HubSettings:
     log_level: str = "INFO"
     raw_retention: float = 30 * 86400
     pending_threshold: float = 120
+    tick_interval: float = 15
     batch_size: int = 500
     max_attempts: int = 8
     backoff_base: float = 2

@@ -11,18 +11,18 @@ import re
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 INSTANCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$")
 
 
 def parse_duration(text: str | int | float) -> float:
-    """``30s``, ``5m``, ``2h``, ``1d`` or a number of seconds → seconds."""
+    """``500ms``, ``0.5s``, ``30s``, ``5m``, ``2h``, ``1d`` or a number of seconds → seconds."""
     if isinstance(text, (int, float)):
         return float(text)
     match = DURATION.match(str(text).strip())
     if not match:
         raise ValidationError(f"not a duration: {text!r} (use e.g. 30s, 5m, 2h, 1d)")
-    value, unit = int(match.group(1)), match.group(2)
-    return float(value * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+    value, unit = float(match.group(1)), match.group(2)
+    return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
 
 
 class Duration(fields.Field):
@@ -41,12 +41,13 @@ class HubSettingsSchema(StrictSchema):
     var_dir = fields.String(load_default="var")
     log_format = fields.String(load_default="text", validate=validate.OneOf(["text", "json"]))
     log_level = fields.String(load_default="INFO", validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
-    raw_retention = Duration(load_default="30d")
-    pending_threshold = Duration(load_default="2m")
+    raw_retention = Duration(load_default=parse_duration("30d"))
+    pending_threshold = Duration(load_default=parse_duration("2m"))
+    tick_interval = Duration(load_default=parse_duration("15s"))
     batch_size = fields.Integer(load_default=500, validate=validate.Range(1, 10000))
     max_attempts = fields.Integer(load_default=8, validate=validate.Range(1, 100))
-    backoff_base = Duration(load_default="2s")
-    backoff_cap = Duration(load_default="1h")
+    backoff_base = Duration(load_default=parse_duration("2s"))
+    backoff_cap = Duration(load_default=parse_duration("1h"))
 
 
 class IdentityKindSchema(StrictSchema):

@@ -6,6 +6,8 @@ SQLite file under ``var/`` so the hub runs with nothing installed.
 
 from __future__ import annotations
 
+import os
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -81,6 +83,11 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # RQ forks a child per job. A child must never use the parent's pooled
+        # connections (the parent's ticker thread is using them: shared sockets corrupt
+        # the wire protocol and hang both); it starts with an empty pool instead.
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (db := ref()) is not None and db.engine.dispose(close=False))
 
     @property
     def dialect(self) -> str:

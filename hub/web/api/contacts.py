@@ -1,0 +1,116 @@
+"""Contacts: search, detail (masked), reveal (audited), history, unmerge (audited)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask_smorest import Blueprint, abort
+from marshmallow import RAISE
+
+from hub.web.api import schemas as S
+from hub.web.api.common import actor, check_id, runtime
+from hub.web.auth import requires
+
+blp = Blueprint("api_contacts", __name__, description="Find a customer and read one history.")
+
+
+def _view(session, contact_id: int):
+    from hub.contacts.queries import contact_view
+
+    view = contact_view(session, check_id(contact_id, "contact"))
+    if view is None:
+        abort(404, message=f"no contact {contact_id}")
+    return view
+
+
+@blp.route("/contacts", methods=["GET"])
+@requires("support")
+@blp.arguments(S.SearchArgs, location="query", unknown=RAISE)
+@blp.response(200, S.SearchOut)
+def search(args):
+    """Search contacts by identity, phone fragment or name (phones and e-mails masked)."""
+    from hub.web.queries import search_contacts
+    from hub.web.views import hit_dict
+
+    rt = runtime()
+    with rt.db.session() as s:
+        hits = search_contacts(s, rt.rules, args["q"], limit=args["limit"])
+        return {"query": args["q"], "results": [hit_dict(rt, h, masked=True) for h in hits]}
+
+
+@blp.route("/contacts/<int:contact_id>", methods=["GET"])
+@requires("support")
+@blp.response(200, S.ContactOut)
+def detail(contact_id: int):
+    """One contact: attributes with where each came from, identities (masked), links, merges."""
+    from hub.web.views import contact_dict
+
+    rt = runtime()
+    with rt.db.session() as s:
+        return contact_dict(rt, _view(s, contact_id), masked=True)
+
+
+@blp.route("/contacts/<int:contact_id>/reveal", methods=["POST"])
+@requires("operator")
+@blp.response(200, S.ContactOut)
+def reveal(contact_id: int):
+    """The contact unmasked. Writes `contact.reveal` to the audit log."""
+    from hub.web.queries import audit
+    from hub.web.views import contact_dict
+
+    rt = runtime()
+    with rt.db.session() as s:
+        view = _view(s, contact_id)
+        audit(s, actor(), "contact.reveal", f"contact:{view.id}", {"via": "api"})
+        return contact_dict(rt, view, masked=False)
+
+
+@blp.route("/contacts/<int:contact_id>/history", methods=["GET"])
+@requires("support")
+@blp.arguments(S.HistoryArgs, location="query", unknown=RAISE)
+@blp.response(200, S.HistoryOut)
+def history(args, contact_id: int):
+    """The unified timeline across connectors, newest first, keyset-paginated (`before`)."""
+    from hub.contacts.queries import CursorError
+    from hub.contacts.queries import history as load_history
+    from hub.web.queries import instances_of
+    from hub.web.views import event_dict
+
+    rt = runtime()
+    connectors = list(args["connector"])
+    if args["channel"]:
+        by_channel = instances_of(rt, args["channel"])
+        connectors = [c for c in connectors if c in by_channel] if connectors else by_channel
+        if not connectors:
+            return {"events": [], "next_cursor": None}
+    with rt.db.session() as s:
+        _view(s, contact_id)
+        try:
+            page = load_history(s, contact_id, kinds=args["kind"], connectors=connectors, limit=args["limit"],
+                                before=args.get("before"))
+        except CursorError as exc:
+            abort(400, message=str(exc))
+        return {"events": [event_dict(rt, e, masked=True) for e in page.events], "next_cursor": page.next_cursor}
+
+
+@blp.route("/contacts/<int:contact_id>/unmerge", methods=["POST"])
+@requires("operator")
+@blp.arguments(S.UnmergeArgs)
+@blp.response(200, S.UnmergeOut)
+def unmerge(args, contact_id: int):
+    """Undo a wrong merge (one edge, or every merge through an identity). Audited."""
+    from hub.identity import IdentityError
+    from hub.identity.unmerge import UnmergeError
+    from hub.identity.unmerge import unmerge as do_unmerge
+
+    rt = runtime()
+    check_id(contact_id, "contact")
+    try:
+        with rt.db.session() as s:
+            result = do_unmerge(s, contact_id, edge_id=args.get("edge_id"), identity=args.get("identity"), rules=rt.rules,
+                                policies=rt.config.fields, actor=actor())
+    except UnmergeError as exc:
+        abort(404 if str(exc).startswith("no contact") else 409, message=str(exc))
+    except (IdentityError, ValueError) as exc:
+        abort(422, message=str(exc))
+    return {**asdict(result), "survivors": result.survivors}

@@ -1,0 +1,297 @@
+"""Marshmallow schemas of the ``/api/v1`` requests and answers (they are the OpenAPI document)."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from hub.web.auth import ROLES
+from hub.web.queries import MAX_ID
+
+ID_RANGE = validate.Range(1, MAX_ID)
+
+
+class Text(fields.String):
+    """A string the databases can store: no NUL characters, no lone surrogates."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("must not contain NUL characters")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("must be valid Unicode") from None
+        return text
+
+
+class Strict(Schema):
+    class Meta:
+        ordered = True
+
+
+# -- requests ---------------------------------------------------------------------------------
+class SearchArgs(Strict):
+    q = Text(required=True, validate=validate.Length(1, 200),
+             metadata={"description": "An identity (phone, e-mail, WeCom/CRM id, or KIND:VALUE), 3+ digits of a phone, or part of a name."})
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+
+class HistoryArgs(Strict):
+    kind = fields.List(Text(validate=validate.Length(1, 64)), load_default=list, metadata={"description": "Only these event kinds."})
+    connector = fields.List(Text(validate=validate.Length(1, 64)), load_default=list,
+                            metadata={"description": "Only events from these connector instances."})
+    channel = fields.List(Text(validate=validate.Length(1, 64)), load_default=list,
+                          metadata={"description": "Only events from connectors of these types (wecom, feiyu, clink, udesk, …)."})
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    before = Text(validate=validate.Length(1, 200), metadata={"description": "`next_cursor` of the previous page."})
+
+
+class UnmergeArgs(Strict):
+    edge_id = fields.Integer(validate=ID_RANGE, metadata={"description": "The merge edge to undo (see the contact's merge_edges)."})
+    identity = Text(validate=validate.Length(3, 300), metadata={"description": "Undo every merge through this KIND:VALUE."})
+
+    @validates_schema
+    def _exactly_one(self, data, **kwargs):
+        if ("edge_id" in data) == ("identity" in data):
+            raise ValidationError("give exactly one of edge_id or identity")
+
+
+class ConflictListArgs(Strict):
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "merged", "kept_apart", "all"]))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+class RunArgs(Strict):
+    connector = Text(validate=validate.Length(1, 64))
+    status = fields.String(validate=validate.OneOf(["running", "succeeded", "failed"]))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+    before = fields.Integer(validate=ID_RANGE, metadata={"description": "Only runs with a smaller id (the last id of the previous page)."})
+
+
+class DeadLetterArgs(Strict):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+
+
+REF = re.compile(r"^(outbox|inbox):[1-9][0-9]{0,17}$")
+
+
+class ReplayArgs(Strict):
+    refs = fields.List(fields.String(validate=validate.Regexp(REF, error="use outbox:ID or inbox:ID")), required=True,
+                       validate=validate.Length(1, 500), metadata={"description": "Dead letters to replay, e.g. `outbox:12`, `inbox:7`."})
+
+
+class AuditArgs(Strict):
+    action = Text(validate=validate.Length(1, 64), metadata={"description": "e.g. dlq.replay, contact.reveal, conflict.merge"})
+    actor = Text(validate=validate.Length(1, 100), metadata={"description": "Part of the actor's name."})
+    target = Text(validate=validate.Length(1, 255), metadata={"description": "e.g. contact:12, inbox:7"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+    before = fields.Integer(validate=ID_RANGE, metadata={"description": "Only entries with a smaller id (the last id of the previous page)."})
+
+
+class TokenCreateArgs(Strict):
+    name = Text(required=True, validate=validate.Length(1, 100))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+# -- answers ----------------------------------------------------------------------------------
+class IdentityOut(Strict):
+    kind = fields.String(required=True)
+    value = fields.String(required=True, metadata={"description": "Masked (138****8000) unless revealed."})
+    masked = fields.Boolean()
+    connector = fields.String()
+    channel = fields.String()
+    created_at = fields.DateTime(allow_none=True)
+
+
+class HitIdentity(Strict):
+    kind = fields.String(required=True)
+    value = fields.String(required=True)
+
+
+class ContactHitOut(Strict):
+    id = fields.Integer(required=True)
+    display_name = fields.String(allow_none=True)
+    matched_by = fields.String(required=True, validate=validate.OneOf(["identity", "phone_fragment", "name"]))
+    identities = fields.List(fields.Nested(HitIdentity))
+    connectors = fields.List(fields.String())
+    channels = fields.List(fields.String())
+    last_event_at = fields.DateTime(allow_none=True)
+    event_count = fields.Integer()
+
+
+class SearchOut(Strict):
+    query = fields.String(required=True)
+    results = fields.List(fields.Nested(ContactHitOut), required=True)
+
+
+class AttributeOut(Strict):
+    name = fields.String(required=True)
+    value = fields.Raw(allow_none=True)
+    connector = fields.String(metadata={"description": "The connector instance that set the current value."})
+    channel = fields.String()
+    source_ts = fields.DateTime(allow_none=True, metadata={"description": "When the source system says the value changed."})
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class LinkOut(Strict):
+    connector = fields.String()
+    channel = fields.String()
+    stream = fields.String()
+    native_id = fields.String()
+    state = fields.String()
+    last_read_at = fields.DateTime(allow_none=True)
+    last_written_at = fields.DateTime(allow_none=True)
+
+
+class EdgeOut(Strict):
+    id = fields.Integer()
+    survivor_id = fields.Integer()
+    merged_id = fields.Integer()
+    kind = fields.String()
+    value = fields.String()
+    connector = fields.String()
+    created_at = fields.DateTime(allow_none=True)
+
+
+class ConflictOut(Strict):
+    id = fields.Integer(required=True)
+    contact_a = fields.Integer()
+    contact_b = fields.Integer()
+    kind = fields.String()
+    value = fields.String()
+    reason = fields.String()
+    status = fields.String()
+    created_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+
+
+class ContactOut(Strict):
+    id = fields.Integer(required=True)
+    display_name = fields.String(allow_none=True)
+    requested_id = fields.Integer(allow_none=True, metadata={"description": "The id asked for, when it was merged into this one."})
+    merged_ids = fields.List(fields.Integer())
+    created_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+    masked = fields.Boolean(required=True)
+    attributes = fields.List(fields.Nested(AttributeOut))
+    identities = fields.List(fields.Nested(IdentityOut))
+    tags = fields.List(fields.String())
+    links = fields.List(fields.Nested(LinkOut))
+    merge_edges = fields.List(fields.Nested(EdgeOut))
+    open_conflicts = fields.List(fields.Nested(ConflictOut))
+
+
+class EventOut(Strict):
+    id = fields.Integer(required=True)
+    contact_id = fields.Integer()
+    connector = fields.String()
+    channel = fields.String(metadata={"description": "The connector's type: wecom, feiyu, clink, udesk, sql, …"})
+    native_id = fields.String()
+    kind = fields.String()
+    occurred_at = fields.DateTime()
+    summary = fields.String()
+    data = fields.Dict()
+
+
+class HistoryOut(Strict):
+    events = fields.List(fields.Nested(EventOut), required=True)
+    next_cursor = fields.String(allow_none=True, metadata={"description": "Pass as `before` for the next (older) page."})
+
+
+class UnmergeOut(Strict):
+    root = fields.Integer()
+    edges_undone = fields.List(fields.Integer())
+    groups = fields.List(fields.List(fields.Integer()))
+    survivors = fields.List(fields.Integer())
+
+
+class RunOut(Strict):
+    id = fields.Integer(required=True)
+    connector = fields.String()
+    stream = fields.String(allow_none=True)
+    kind = fields.String()
+    status = fields.String()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    counts = fields.Dict(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class StreamOut(Strict):
+    name = fields.String()
+    cursor = fields.Raw(allow_none=True)
+    cursor_updated_at = fields.DateTime(allow_none=True)
+
+
+class ErrorItemOut(Strict):
+    source = fields.String()
+    ref = fields.String()
+    at = fields.DateTime(allow_none=True)
+    message = fields.String()
+
+
+class ConnectorOut(Strict):
+    name = fields.String(required=True)
+    type = fields.String()
+    title = fields.String()
+    enabled = fields.Boolean()
+    health = fields.String(validate=validate.OneOf(["ok", "degraded", "failing", "idle", "disabled"]))
+    streams = fields.List(fields.Nested(StreamOut))
+    sinks = fields.List(fields.String())
+    last_run = fields.Nested(RunOut, allow_none=True)
+    last_success_at = fields.DateTime(allow_none=True)
+    lag_seconds = fields.Float(allow_none=True, metadata={"description": "Seconds since the last successful run finished."})
+    error_rate = fields.Float(allow_none=True, metadata={"description": "Failed share of the last 20 finished runs."})
+    runs_considered = fields.Integer()
+    inbox_pending = fields.Integer()
+    inbox_rejected = fields.Integer()
+    outbox_pending = fields.Integer()
+    outbox_dead = fields.Integer()
+    recent_runs = fields.List(fields.Nested(RunOut))
+    recent_errors = fields.List(fields.Nested(ErrorItemOut))
+
+
+class DeadLetterOut(Strict):
+    ref = fields.String(required=True)
+    kind = fields.String()
+    id = fields.Integer()
+    target = fields.String()
+    attempts = fields.Integer()
+    error = fields.String()
+    at = fields.DateTime(allow_none=True)
+
+
+class ReplayOut(Strict):
+    outbox = fields.Integer()
+    inbox = fields.Integer()
+
+
+class AuditOut(Strict):
+    id = fields.Integer(required=True)
+    at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    target = fields.String(allow_none=True)
+    detail = fields.Raw(allow_none=True)
+
+
+class TokenOut(Strict):
+    id = fields.Integer(required=True)
+    name = fields.String()
+    role = fields.String()
+    created_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class TokenCreatedOut(TokenOut):
+    token = fields.String(required=True, metadata={"description": "Shown once; only its SHA-256 is stored."})
+
+
+class MeOut(Strict):
+    token_id = fields.Integer()
+    name = fields.String()
+    role = fields.String()

@@ -1,0 +1,369 @@
+"""The server-rendered UI: sign-in, search, the contact page with its unified timeline, the
+connectors dashboard, dead letters with replay and merge-conflict review.
+
+Jinja templates, one stylesheet and one small script; no build step. Chinese by default,
+English with ``?lang=en``. The UI reads through the same helpers as the API
+(:mod:`hub.web.queries`, :mod:`hub.web.views`) so both mask and audit alike. Forms carry a
+per-session CSRF token; sign-in keeps only the token's hash in the signed session cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+import secrets
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException
+
+from hub.web.auth import RANK, current_principal, hash_token, lookup, requires
+from hub.web.ui.i18n import COOKIE, DEFAULT, current_lang, label, t
+
+bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/ui/static")
+
+#: The channels the timeline knows icons for; any other connector type gets a generic one.
+ICONS = ("wecom", "feiyu", "clink", "udesk", "sql", "example")
+
+
+def _runtime():
+    from hub.web import get_runtime
+
+    return get_runtime()
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(os.environ.get("HUB_UI_TIMEZONE", "Asia/Shanghai"))
+
+
+# -- template helpers ---------------------------------------------------------------------------
+def fmt_dt(value: datetime | None, seconds: bool = False) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(_tz()).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def fmt_ago(seconds: float | None) -> str:
+    from hub.web.queries import ago
+
+    parts = ago(seconds)
+    return "—" if parts is None else t(f"ago.{parts[1]}", n=parts[0])
+
+
+def fmt_duration(seconds: float | None) -> str:
+    from hub.web.queries import ago
+
+    parts = ago(seconds)
+    return "—" if parts is None else t(f"dur.{parts[1]}", n=parts[0])
+
+
+def fmt_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(value, (list, tuple)):
+        return "、".join(fmt_value(v) for v in value) if current_lang() == "zh-CN" else ", ".join(fmt_value(v) for v in value)
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and _ISO.match(value):  # timestamps in event details, shown like the rest
+        try:
+            return fmt_dt(datetime.fromisoformat(value), seconds=True)
+        except ValueError:
+            return value
+    return str(value)
+
+
+_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$")
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(24)
+    return token
+
+
+def url_with(**changes: Any) -> str:
+    """The current URL with some query arguments changed (None removes one)."""
+    args = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value if isinstance(value, list) else [value]
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    principal = current_principal()
+    return {
+        "_": t, "label": label, "lang": current_lang(), "principal": principal, "csrf_token": csrf_token, "url_with": url_with,
+        "fmt_dt": fmt_dt, "fmt_ago": fmt_ago, "fmt_duration": fmt_duration, "fmt_value": fmt_value, "icons": ICONS,
+        "can": (lambda role: principal is not None and RANK[principal.role] >= RANK[role]),
+    }
+
+
+@bp.before_app_request
+def _lang_and_csrf():
+    from hub.web.auth import is_api
+
+    if is_api(request.path) or request.blueprint != "ui":
+        return None
+    current_lang()
+    if request.method == "POST":
+        sent = request.form.get("csrf", "")
+        if not sent or not hmac.compare_digest(str(session.get("csrf", "")), sent):
+            return render_template("error.html", title=t("error.generic"), message=t("error.csrf")), 400
+    return None
+
+
+@bp.after_app_request
+def _remember_lang(response):
+    wanted = request.args.get("lang")
+    if wanted and request.blueprint == "ui":
+        response.set_cookie(COOKIE, g.get("lang", DEFAULT), max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
+
+
+def forbidden(role: str):
+    return render_template("error.html", title=t("error.forbidden"), message=t("error.forbidden_body", role=label_role(role))), 403
+
+
+def label_role(role: str) -> str:
+    return t(f"role.{role}")
+
+
+def error_page(error: HTTPException):
+    """HTML for HTTP errors outside the API (webhooks and sandboxes keep Werkzeug's plain pages)."""
+    if request.blueprint != "ui" and not (request.endpoint is None and request.accept_mimetypes.accept_html):
+        return error
+    title = t("error.not_found") if error.code == 404 else t("error.generic")
+    return render_template("error.html", title=title, message=error.description if error.code != 404 else ""), error.code
+
+
+# -- sign-in --------------------------------------------------------------------------------------
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("ui.search")
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def signin():
+    error = None
+    if request.method == "POST":
+        token = request.form.get("token", "").strip()
+        principal = lookup(_runtime().db, hash_token(token)) if token else None
+        if principal is not None:
+            session.clear()
+            session["token_hash"] = hash_token(token)
+            session.permanent = True
+            csrf_token()
+            return redirect(_safe_next(request.args.get("next")))
+        error = t("signin.invalid")
+    return render_template("signin.html", error=error, next=request.args.get("next", "")), (401 if error else 200)
+
+
+@bp.route("/signout", methods=["POST"])
+@requires("support")
+def signout():
+    session.clear()
+    return redirect(url_for("ui.signin"))
+
+
+# -- search ----------------------------------------------------------------------------------------
+@bp.route("/")
+@requires("support")
+def search():
+    from hub.web.queries import search_contacts
+    from hub.web.views import hit_dict
+
+    query = request.args.get("q", "").replace("\x00", "").strip()[:200]
+    hits = None
+    if query:
+        rt = _runtime()
+        with rt.db.session() as s:
+            hits = [hit_dict(rt, h, masked=True) for h in search_contacts(s, rt.rules, query, limit=50)]
+    return render_template("search.html", q=query, hits=hits)
+
+
+# -- contact ---------------------------------------------------------------------------------------
+def _contact_page(contact_id: int, *, masked: bool):
+    from hub.contacts.queries import CursorError, contact_view, history
+    from hub.web.queries import MAX_ID, instances_of
+    from hub.web.views import contact_dict, event_dict
+
+    if contact_id > MAX_ID:
+        abort(404)
+    rt = _runtime()
+    channel = request.args.get("channel") or None
+    before = request.args.get("before") or None
+    with rt.db.session() as s:
+        view = contact_view(s, contact_id)
+        if view is None:
+            abort(404)
+        if view.requested_id is not None and request.method == "GET":
+            return redirect(url_for("ui.contact", contact_id=view.id, **request.args))
+        contact = contact_dict(rt, view, masked=masked)
+        connectors = instances_of(rt, [channel]) if channel else []
+        if channel and not connectors:
+            connectors = ["-"]  # a channel this hub has no instance of: nothing matches
+        try:
+            page = history(s, view.id, connectors=connectors, limit=50, before=before)
+        except CursorError:
+            abort(400)
+        events = [event_dict(rt, e, masked=masked) for e in page.events]
+        # the channel chips: every channel this contact has events from
+        from sqlalchemy import select
+
+        from hub.store.models import Event
+        from hub.web.queries import channel_of
+
+        used = s.execute(select(Event.connector).where(Event.contact_id == view.id).distinct()).scalars().all()
+        channels = sorted({channel_of(rt, c) for c in used})
+    return render_template("contact.html", c=contact, events=events, next_cursor=page.next_cursor, channel=channel,
+                           channels=channels, revealed=not masked)
+
+
+@bp.route("/contacts/<int:contact_id>")
+@requires("support")
+def contact(contact_id: int):
+    return _contact_page(contact_id, masked=True)
+
+
+@bp.route("/contacts/<int:contact_id>/reveal", methods=["POST"])
+@requires("operator")
+def reveal(contact_id: int):
+    """Render the contact unmasked, once, and write it to the audit log."""
+    from hub.contacts.queries import contact_view
+    from hub.web.queries import MAX_ID, audit
+
+    if contact_id > MAX_ID:
+        abort(404)
+    rt = _runtime()
+    with rt.db.session() as s:
+        view = contact_view(s, contact_id)
+        if view is None:
+            abort(404)
+        audit(s, current_principal().actor, "contact.reveal", f"contact:{view.id}", {"via": "ui"})
+    return _contact_page(contact_id, masked=False)
+
+
+@bp.route("/contacts/<int:contact_id>/unmerge", methods=["POST"])
+@requires("operator")
+def unmerge(contact_id: int):
+    from hub.identity.unmerge import UnmergeError
+    from hub.identity.unmerge import unmerge as do_unmerge
+
+    rt = _runtime()
+    edge = request.form.get("edge_id", "")
+    if not edge.isdigit():
+        abort(400)
+    try:
+        with rt.db.session() as s:
+            result = do_unmerge(s, contact_id, edge_id=int(edge), rules=rt.rules, policies=rt.config.fields,
+                                actor=current_principal().actor)
+        flash(f"#{contact_id} → {', '.join('#' + str(x) for x in result.survivors)}", "ok")
+    except (UnmergeError, ValueError) as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("ui.contact", contact_id=contact_id))
+
+
+# -- operations ------------------------------------------------------------------------------------
+@bp.route("/connectors")
+@requires("operator")
+def connectors():
+    from hub.web.queries import connector_statuses
+
+    rt = _runtime()
+    with rt.db.session() as s:
+        statuses = connector_statuses(rt, s)
+    return render_template("connectors.html", statuses=statuses)
+
+
+@bp.route("/deadletters")
+@requires("operator")
+def deadletters():
+    from hub.pipeline.deadletters import list_dead
+
+    letters = sorted(list_dead(_runtime().db, limit=200), key=lambda d: d.at, reverse=True)
+    return render_template("deadletters.html", letters=letters)
+
+
+@bp.route("/deadletters/replay", methods=["POST"])
+@requires("operator")
+def replay():
+    from hub.pipeline.deadletters import replay as do_replay
+
+    one = request.form.get("one")
+    refs = [one] if one else [r for r in request.form.getlist("ref") if r]
+    if refs:
+        try:
+            counts = do_replay(_runtime(), refs, actor=current_principal().actor)
+            flash(t("dlq.replayed", **counts), "ok")
+        except ValueError as exc:
+            flash(str(exc), "error")
+    return redirect(url_for("ui.deadletters"))
+
+
+@bp.route("/conflicts")
+@requires("operator")
+def conflicts():
+    from hub.identity.review import list_conflicts
+    from hub.web.views import conflict_dict
+
+    rt = _runtime()
+    with rt.db.session() as s:
+        open_ = [conflict_dict(c, masked=True) for c in list_conflicts(s, status="open", limit=200)]
+        recent = [conflict_dict(c, masked=True) for c in list_conflicts(s, status=None, limit=30) if c.status != "open"][:10]
+        ids = {i for c in open_ for i in (c["contact_a"], c["contact_b"])}
+        people = _people(s, rt, ids)
+    return render_template("conflicts.html", conflicts=open_, recent=recent, people=people)
+
+
+def _people(session, rt, ids) -> dict[int, dict]:
+    from hub.contacts.queries import contact_view
+    from hub.web.views import contact_dict
+
+    out = {}
+    for cid in sorted(ids):
+        view = contact_view(session, cid)
+        if view is not None:
+            out[cid] = contact_dict(rt, view, masked=True)
+    return out
+
+
+@bp.route("/conflicts/<int:conflict_id>/resolve", methods=["POST"])
+@requires("operator")
+def resolve(conflict_id: int):
+    from hub.identity.review import ReviewError, resolve_conflict
+
+    action = request.form.get("action")
+    if action not in ("merge", "keep_apart"):
+        abort(400)
+    rt = _runtime()
+    try:
+        with rt.db.session() as s:
+            resolve_conflict(s, conflict_id, action, current_principal().actor, rules=rt.rules, policies=rt.config.fields)
+        flash(t(f"conflicts.done.{action}", id=conflict_id), "ok")
+    except ReviewError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("ui.conflicts"))
+
+
+@bp.route("/audit")
+@requires("admin")
+def audit_log():
+    from hub.web.queries import list_audit
+
+    before = request.args.get("before", "")
+    with _runtime().db.session() as s:
+        entries = list_audit(s, limit=100, before=int(before) if before.isdigit() and len(before) < 19 else None)
+    return render_template("audit.html", entries=entries)

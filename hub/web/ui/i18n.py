@@ -1,0 +1,162 @@
+"""A tiny message catalogue: Simplified Chinese by default, English on ``?lang=en`` (kept in a
+cookie). Support teams here work in Chinese; the English is for IT and vendors. No Babel:
+the UI has a few hundred strings and no plural forms worth a toolchain."""
+
+from __future__ import annotations
+
+from flask import g, request
+
+LANGS = ("zh-CN", "en")
+DEFAULT = "zh-CN"
+COOKIE = "hub_lang"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "brand": "汇流", "brand_sub": "客户全景与集成中心",
+        "nav.search": "客户搜索", "nav.connectors": "连接器", "nav.deadletters": "死信队列", "nav.conflicts": "合并审核",
+        "nav.audit": "审计日志", "nav.signout": "退出登录", "lang.switch": "English",
+        "role.support": "客服", "role.operator": "运维", "role.admin": "管理员",
+        "signin.title": "登录汇流", "signin.lead": "使用管理员发放的访问令牌登录。",
+        "signin.token": "访问令牌", "signin.token_hint": "形如 hub_… 的令牌，由 hub tokens create 生成",
+        "signin.submit": "登录", "signin.invalid": "令牌无效或已被吊销。", "signin.footer": "令牌只保存为哈希值；请勿分享给他人。",
+        "search.title": "客户搜索", "search.placeholder": "手机号、手机号片段、姓名、企微 ID、邮箱…",
+        "search.submit": "搜索", "search.hint": "支持：完整手机号、3 位以上号码片段、姓名、企业微信外部联系人 ID、邮箱、KIND:VALUE。",
+        "search.results": "找到 {n} 位客户", "search.none": "没有找到匹配“{q}”的客户。",
+        "search.matched.identity": "标识精确匹配", "search.matched.phone_fragment": "号码片段", "search.matched.name": "姓名",
+        "search.events": "{n} 条记录", "search.last": "最近互动", "search.open": "查看",
+        "search.empty_title": "从一个号码开始", "search.empty_body": "输入客户的手机号或姓名，查看其在各系统中的完整历史。",
+        "contact.unnamed": "未命名客户", "contact.id": "客户 #{id}", "contact.merged_from": "已合并：{ids}",
+        "contact.identities": "身份标识", "contact.attributes": "客户属性", "contact.links": "来源记录",
+        "contact.tags": "标签", "contact.merges": "合并记录", "contact.timeline": "统一时间线",
+        "contact.source": "来源", "contact.updated": "更新于", "contact.reveal": "显示完整信息",
+        "contact.revealed": "已显示完整信息（本次查看已记入审计日志）", "contact.masked_note": "手机号与邮箱已脱敏显示",
+        "contact.unmerge": "拆分", "contact.unmerge_confirm": "确定撤销这次合并？两边的身份、记录与事件将各归原处。",
+        "contact.no_events": "没有符合条件的记录。", "contact.more": "加载更早的记录", "contact.all": "全部",
+        "contact.open_conflicts": "待审核的合并冲突", "contact.first_seen": "首次出现", "contact.event_count": "互动",
+        "contact.detail": "详情", "contact.via": "经由 {connector}",
+        "connectors.title": "连接器", "connectors.lead": "各系统的同步健康度、最近运行、延迟与错误率。",
+        "connectors.health": "健康", "connectors.last_run": "最近运行", "connectors.lag": "数据延迟",
+        "connectors.error_rate": "错误率", "connectors.backlog": "待处理", "connectors.dead": "死信",
+        "connectors.cursor": "游标", "connectors.streams": "数据流", "connectors.sinks": "写入",
+        "connectors.recent_errors": "最近错误", "connectors.recent_runs": "最近运行", "connectors.never": "从未运行",
+        "connectors.none": "尚未配置任何连接器。", "connectors.of_runs": "近 {n} 次",
+        "health.ok": "正常", "health.degraded": "有异常", "health.failing": "失败", "health.idle": "未运行", "health.disabled": "已停用",
+        "run.succeeded": "成功", "run.failed": "失败", "run.running": "运行中",
+        "run.kind.pull": "拉取", "run.kind.webhook": "推送", "run.kind.remap": "重映射", "run.kind.deliver": "投递",
+        "dlq.title": "死信队列", "dlq.lead": "重试耗尽或被映射拒绝的记录。修复原因后重放，每次重放都记入审计日志。",
+        "dlq.empty": "没有死信。一切正常。", "dlq.kind.outbox": "写出", "dlq.kind.inbox": "读入",
+        "dlq.target": "目标", "dlq.attempts": "尝试", "dlq.error": "错误", "dlq.at": "时间",
+        "dlq.replay": "重放", "dlq.replay_selected": "重放所选", "dlq.replay_confirm": "确定重放所选的死信？",
+        "dlq.replayed": "已重放：写出 {outbox} 条，读入 {inbox} 条。", "dlq.select_all": "全选",
+        "conflicts.title": "合并审核", "conflicts.lead": "两个客户共享同一标识，但持有不同的强标识（如两个企微 ID）。系统不会自动合并，请人工判断。",
+        "conflicts.empty": "没有待审核的冲突。", "conflicts.shared": "共享标识", "conflicts.reason": "原因",
+        "conflicts.merge": "是同一人，合并", "conflicts.keep_apart": "不是同一人，保持分开",
+        "conflicts.merge_confirm": "确定合并这两个客户？", "conflicts.done.merge": "冲突 #{id} 已合并。",
+        "conflicts.done.keep_apart": "冲突 #{id} 已标记为保持分开。", "conflicts.status": "状态",
+        "conflicts.resolved": "最近处理", "status.open": "待处理", "status.merged": "已合并", "status.kept_apart": "保持分开",
+        "audit.title": "审计日志", "audit.lead": "重放、合并、拆分、查看完整信息与令牌变更。", "audit.actor": "操作人",
+        "audit.action": "操作", "audit.target": "对象", "audit.at": "时间", "audit.empty": "暂无审计记录。", "audit.older": "更早",
+        "error.forbidden": "无权访问", "error.forbidden_body": "此页面需要“{role}”角色。", "error.back": "返回首页",
+        "error.not_found": "页面不存在", "error.generic": "出错了", "error.csrf": "表单已过期，请刷新页面后重试。",
+        "ago.s": "{n} 秒前", "ago.m": "{n} 分钟前", "ago.h": "{n} 小时前", "ago.d": "{n} 天前",
+        "dur.s": "{n} 秒", "dur.m": "{n} 分钟", "dur.h": "{n} 小时", "dur.d": "{n} 天",
+        "signedin_as": "当前用户",
+    },
+    "en": {
+        "brand": "Huiliu", "brand_sub": "Customer hub",
+        "nav.search": "Search", "nav.connectors": "Connectors", "nav.deadletters": "Dead letters", "nav.conflicts": "Merge review",
+        "nav.audit": "Audit log", "nav.signout": "Sign out", "lang.switch": "中文",
+        "role.support": "Support", "role.operator": "Operator", "role.admin": "Admin",
+        "signin.title": "Sign in to Huiliu", "signin.lead": "Sign in with the access token your administrator gave you.",
+        "signin.token": "Access token", "signin.token_hint": "A token like hub_…, made by hub tokens create",
+        "signin.submit": "Sign in", "signin.invalid": "That token is invalid or revoked.",
+        "signin.footer": "Tokens are stored only as hashes. Don't share yours.",
+        "search.title": "Find a customer", "search.placeholder": "Phone, part of a number, name, WeCom id, e-mail…",
+        "search.submit": "Search", "search.hint": "Full phone, 3+ digits of a number, a name, a WeCom external id, an e-mail, or KIND:VALUE.",
+        "search.results": "{n} customers found", "search.none": "No customer matches “{q}”.",
+        "search.matched.identity": "Exact identity", "search.matched.phone_fragment": "Phone fragment", "search.matched.name": "Name",
+        "search.events": "{n} events", "search.last": "Last contact", "search.open": "Open",
+        "search.empty_title": "Start with a number", "search.empty_body": "Type a customer's phone or name to see their whole history across systems.",
+        "contact.unnamed": "Unnamed customer", "contact.id": "Contact #{id}", "contact.merged_from": "Merged: {ids}",
+        "contact.identities": "Identities", "contact.attributes": "Attributes", "contact.links": "Source records",
+        "contact.tags": "Tags", "contact.merges": "Merges", "contact.timeline": "Timeline",
+        "contact.source": "Source", "contact.updated": "Updated", "contact.reveal": "Reveal",
+        "contact.revealed": "Shown unmasked (this view is in the audit log)", "contact.masked_note": "Phones and e-mails are masked",
+        "contact.unmerge": "Unmerge", "contact.unmerge_confirm": "Undo this merge? Identities, records and events go back to where they came from.",
+        "contact.no_events": "No events match.", "contact.more": "Older events", "contact.all": "All",
+        "contact.open_conflicts": "Open merge conflicts", "contact.first_seen": "First seen", "contact.event_count": "Events",
+        "contact.detail": "Details", "contact.via": "via {connector}",
+        "connectors.title": "Connectors", "connectors.lead": "Sync health, last run, lag and error rate of each system.",
+        "connectors.health": "Health", "connectors.last_run": "Last run", "connectors.lag": "Lag",
+        "connectors.error_rate": "Error rate", "connectors.backlog": "Backlog", "connectors.dead": "Dead letters",
+        "connectors.cursor": "Cursor", "connectors.streams": "Streams", "connectors.sinks": "Sinks",
+        "connectors.recent_errors": "Recent errors", "connectors.recent_runs": "Recent runs", "connectors.never": "Never run",
+        "connectors.none": "No connectors configured yet.", "connectors.of_runs": "last {n} runs",
+        "health.ok": "Healthy", "health.degraded": "Degraded", "health.failing": "Failing", "health.idle": "Idle", "health.disabled": "Disabled",
+        "run.succeeded": "Succeeded", "run.failed": "Failed", "run.running": "Running",
+        "run.kind.pull": "pull", "run.kind.webhook": "webhook", "run.kind.remap": "remap", "run.kind.deliver": "deliver",
+        "dlq.title": "Dead letters", "dlq.lead": "Records that ran out of retries or that a mapping rejected. Fix the cause, then replay; every replay is audited.",
+        "dlq.empty": "No dead letters. All clear.", "dlq.kind.outbox": "write", "dlq.kind.inbox": "read",
+        "dlq.target": "Target", "dlq.attempts": "Attempts", "dlq.error": "Error", "dlq.at": "When",
+        "dlq.replay": "Replay", "dlq.replay_selected": "Replay selected", "dlq.replay_confirm": "Replay the selected dead letters?",
+        "dlq.replayed": "Replayed: {outbox} writes, {inbox} reads.", "dlq.select_all": "Select all",
+        "conflicts.title": "Merge review", "conflicts.lead": "Two contacts share an identifier but hold different strong ids (two WeCom ids, say). The hub never merges them on its own: you decide.",
+        "conflicts.empty": "Nothing to review.", "conflicts.shared": "Shared identifier", "conflicts.reason": "Reason",
+        "conflicts.merge": "Same person: merge", "conflicts.keep_apart": "Different people: keep apart",
+        "conflicts.merge_confirm": "Merge these two contacts?", "conflicts.done.merge": "Conflict #{id} merged.",
+        "conflicts.done.keep_apart": "Conflict #{id} kept apart.", "conflicts.status": "Status",
+        "conflicts.resolved": "Recently resolved", "status.open": "Open", "status.merged": "Merged", "status.kept_apart": "Kept apart",
+        "audit.title": "Audit log", "audit.lead": "Replays, merges, unmerges, reveals and token changes.", "audit.actor": "Actor",
+        "audit.action": "Action", "audit.target": "Target", "audit.at": "When", "audit.empty": "No audit entries yet.", "audit.older": "Older",
+        "error.forbidden": "Not allowed", "error.forbidden_body": "This page needs the “{role}” role.", "error.back": "Back to search",
+        "error.not_found": "Page not found", "error.generic": "Something went wrong", "error.csrf": "The form expired. Reload the page and try again.",
+        "ago.s": "{n}s ago", "ago.m": "{n} min ago", "ago.h": "{n} h ago", "ago.d": "{n} d ago",
+        "dur.s": "{n}s", "dur.m": "{n} min", "dur.h": "{n} h", "dur.d": "{n} d",
+        "signedin_as": "Signed in as",
+    },
+}
+
+#: Display names of connector types (the timeline's channels), identity kinds, attributes, event kinds.
+LABELS: dict[str, dict[str, dict[str, str]]] = {
+    "zh-CN": {
+        "channel": {"wecom": "企业微信", "feiyu": "飞鱼线索", "clink": "呼叫中心", "udesk": "工单", "sql": "数据库", "example": "示例 CRM"},
+        "kind": {"phone": "手机号", "email": "邮箱", "wecom_external_userid": "企微外部联系人", "wechat_unionid": "微信 UnionID",
+                 "crm_id": "CRM 编号"},
+        "attr": {"name": "姓名", "gender": "性别", "city": "城市", "province": "省份", "company": "公司", "owner": "跟进人",
+                 "tier": "会员等级", "stage": "阶段", "source_channel": "来源渠道", "wecom_remark": "企微备注",
+                 "feiyu_clue_id": "飞鱼线索 ID", "feiyu_advertiser_id": "广告主 ID", "email": "邮箱", "tags": "标签"},
+        "event": {"lead_created": "新线索", "call": "通话", "chat": "会话", "ticket_opened": "工单创建", "ticket_updated": "工单更新",
+                  "order": "订单", "wecom_friend_added": "添加好友", "wecom_friend_removed": "好友解除", "tag_changed": "标签变更",
+                  "transfer": "转接", "record_deleted": "记录删除"},
+    },
+    "en": {
+        "channel": {"wecom": "WeCom", "feiyu": "Feiyu leads", "clink": "Call center", "udesk": "Tickets", "sql": "Database", "example": "Example CRM"},
+        "kind": {"phone": "Phone", "email": "E-mail", "wecom_external_userid": "WeCom external id", "wechat_unionid": "WeChat unionid",
+                 "crm_id": "CRM id"},
+        "attr": {"name": "Name", "gender": "Gender", "city": "City", "province": "Province", "company": "Company", "owner": "Owner",
+                 "tier": "Tier", "stage": "Stage", "source_channel": "Source channel", "wecom_remark": "WeCom remark",
+                 "feiyu_clue_id": "Feiyu lead id", "feiyu_advertiser_id": "Advertiser id", "email": "E-mail", "tags": "Tags"},
+        "event": {"lead_created": "New lead", "call": "Call", "chat": "Chat", "ticket_opened": "Ticket opened", "ticket_updated": "Ticket updated",
+                  "order": "Order", "wecom_friend_added": "Added on WeCom", "wecom_friend_removed": "WeCom friend removed",
+                  "tag_changed": "Tags changed", "transfer": "Transfer", "record_deleted": "Record deleted"},
+    },
+}
+
+
+def current_lang() -> str:
+    lang = g.get("lang")
+    if lang:
+        return lang
+    wanted = request.args.get("lang") or request.cookies.get(COOKIE) or DEFAULT
+    lang = next((code for code in LANGS if code.lower() == str(wanted).lower() or code.split("-")[0] == str(wanted).lower()), DEFAULT)
+    g.lang = lang
+    return lang
+
+
+def t(key: str, **values) -> str:
+    text = MESSAGES[current_lang()].get(key) or MESSAGES[DEFAULT].get(key) or key
+    return text.format(**values) if values else text
+
+
+def label(group: str, name: str) -> str:
+    return LABELS[current_lang()][group].get(name) or LABELS[DEFAULT][group].get(name) or name

@@ -20,7 +20,6 @@ from hub.store.types import utcnow
 log = logging.getLogger(__name__)
 
 LOCK_KEY = "hub:ticker"
-TICK_SECONDS = 15.0
 
 
 def due_pulls(runtime) -> list[tuple[str, str]]:
@@ -54,7 +53,9 @@ def tick(runtime) -> list[tuple[str, str]]:
     from hub.pipeline.jobs import enqueue_pull, reconcile_job
     from hub.queue import enqueue
 
-    if not runtime.redis.set(LOCK_KEY, "1", nx=True, ex=max(5, int(TICK_SECONDS) - 1)):
+    # The lock lives a little under one interval: exactly one worker acts per tick.
+    hold_ms = max(200, int(runtime.config.hub.tick_interval * 900))
+    if not runtime.redis.set(LOCK_KEY, "1", nx=True, px=hold_ms):
         return []
     due = due_pulls(runtime)
     for instance, stream in due:
@@ -63,8 +64,8 @@ def tick(runtime) -> list[tuple[str, str]]:
     return due
 
 
-
-def start_ticker(runtime, interval: float = TICK_SECONDS) -> threading.Thread:
+def start_ticker(runtime, interval: float | None = None) -> threading.Thread:
+    interval = interval or runtime.config.hub.tick_interval
     stop = threading.Event()
 
     def loop() -> None:

@@ -28,7 +28,7 @@ ADDED = 400
 pytestmark = pytest.mark.slow
 
 
-def write_config(tmp_path, database_url, redis_url, src: SqlSandbox, dst: SqlSandbox):
+def write_config(tmp_path, database_url, redis_url, src: SqlSandbox, dst: SqlSandbox, schedule: str = "1s"):
     src_cfg = {**src.config_for(""), "batch_size": 25}
     path = tmp_path / "hub.yaml"
     path.write_text(
@@ -46,7 +46,7 @@ connectors:
     type: sql
     config: {json.dumps(src_cfg)}
     streams:
-      rows: {{schedule: 1s}}
+      rows: {{schedule: {schedule}}}
   members:
     type: sql
     config: {json.dumps(dst.config_for(""))}
@@ -154,3 +154,20 @@ def test_flushall_mid_run_is_completed_by_the_reconciler(two_databases, redis_ur
         finally:
             stop(worker)
     assert_exactly_once(runtime, src, dst)
+
+
+def test_hub_sync_through_the_queue_with_a_worker(two_databases, database_url, redis_url, tmp_path):
+    runtime, _, src, dst = two_databases
+    # no schedule: the pull the CLI waits for must be the one it asked for
+    config = write_config(tmp_path, database_url, redis_url, src, dst, schedule="null")
+    env = {**os.environ, "HUB_REDIS_URL": redis_url}
+    with open(tmp_path / "worker.log", "ab") as log:
+        worker = start_worker(config, redis_url, "w-sync", log)
+        try:
+            proc = subprocess.run([sys.executable, "-m", "hub", "--config", str(config), "sync", "crm.rows", "--timeout", "120"],
+                                  env=env, capture_output=True, text=True, timeout=180)
+        finally:
+            stop(worker)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"crm.rows: {source_rows(src)} records" in proc.stdout
+    assert "status=succeeded" in proc.stdout and f"new={source_rows(src)}" in proc.stdout

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from hub.store import Database
 from hub.store.db import normalize_url
-from hub.store.models import Base
+from hub.testing.store import truncate
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -59,19 +59,9 @@ def database_url(tmp_path_factory):
 def db(database_url):
     """A :class:`hub.store.Database` whose tables are empty at the start of the test."""
     database = Database(database_url)
-    _truncate(database)
+    truncate(database)
     yield database
     database.dispose()
-
-
-def _truncate(database: Database) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with database.engine.begin() as conn:
-        if database.dialect == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f'DELETE FROM "{table}"'))
 
 
 @pytest.fixture(scope="session")

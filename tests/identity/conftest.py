@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from hub.canonical import CanonicalEvent, CanonicalRecord
 from hub.config.model import IdentityRules
@@ -14,7 +14,8 @@ from hub.contacts.apply import ApplyItem, apply_batch
 from hub.identity import build_rules
 from hub.identity_kinds import BUILTIN_KINDS
 from hub.plugins import IdentityKindSpec, Registry
-from hub.store.models import Base, Contact, Identity, Link
+from hub.store.models import Contact, Identity, Link
+
 
 #: Built-in identity kinds only: these tests must not depend on which plugins are installed.
 BUILTIN = Registry(identity_kinds={k.kind: IdentityKindSpec(k.kind, k.strong, k.max_per_contact, k.normalize) for k in BUILTIN_KINDS})
@@ -38,17 +39,6 @@ def rec(*identities: tuple[str, str], attributes: dict[str, Any] | None = None, 
 
 def event(kind: str, minutes: int, native_id: str | None = None, summary: str = "") -> CanonicalEvent:
     return CanonicalEvent(kind=kind, occurred_at=at(minutes), summary=summary or kind, native_id=native_id)
-
-
-def truncate(database) -> None:
-    """Empty every table (hypothesis examples share one function-scoped ``db``)."""
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with database.engine.begin() as conn:
-        if database.dialect == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f'DELETE FROM "{table}"'))
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ from hub.contacts.apply import ApplyItem, apply_batch
 from hub.identity.unmerge import unmerge
 from hub.store.models import Contact, Identity, MergeEdge
 
-from .conftest import identity_partition, make_rules_, partition, rec, truncate
+from hub.testing.store import truncate
+
+from .conftest import identity_partition, make_rules_, partition, rec
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 # Generous weak limits: order independence is promised only where no limit binds.

@@ -41,8 +41,13 @@ def annotate(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "_change": "opened" if same else "updated"}
 
 
-def _key(row: dict[str, Any]) -> tuple[datetime, int]:
-    return parse_udesk_time(row["updated_at"]).replace(microsecond=0), int(row["id"])
+def _key(row: dict[str, Any]) -> tuple[datetime | None, int]:
+    """``(updated_at, id)``; ``updated_at`` is None when Udesk sent something unreadable."""
+    try:
+        at = parse_udesk_time(str(row["updated_at"])).replace(microsecond=0)
+    except (KeyError, TypeError, ValueError):
+        at = None
+    return at, int(row["id"])
 
 
 class TicketsStream(Stream):
@@ -67,6 +72,14 @@ class TicketsStream(Stream):
             reached_floor = False
             for row in rows:
                 at, tid = _key(row)
+                if at is None:
+                    # One ticket with a broken timestamp must not stop the pull: hand it
+                    # over as-is (the mapping rejects it visibly, into the dead letters)
+                    # without letting it move the cursor.
+                    if tid not in seen:
+                        seen.add(tid)
+                        records.append(Record(native_id=str(tid), data=annotate(row)))
+                    continue
                 if floor_at is not None and (at < floor_at or (at == floor_at and tid in floor_ids)):
                     if at < floor_at:
                         reached_floor = True

@@ -81,3 +81,16 @@ def test_rate_limit_surfaces_as_rate_limited(make_udesk, udesk_router):
     with pytest.raises(RateLimitedError) as info:
         connector.client.call("GET", "/open_api_v1/tickets", params={"page": 1, "per_page": 1})
     assert info.value.retry_after == 60
+
+
+def test_a_ticket_with_an_unreadable_timestamp_does_not_stop_the_pull(make_udesk, udesk_router):
+    from hub.testing import read_all
+
+    sandbox = udesk_router.sandbox
+    ids = sandbox.add_records("tickets", 5)
+    sandbox.tickets[int(ids[2])]["updated_at"] = "not a time"
+    records, cursor = read_all(make_udesk(), "tickets")
+    assert {r.native_id for r in records} == set(ids)
+    broken = next(r for r in records if r.native_id == ids[2])
+    assert broken.updated_at is None
+    assert cursor["updated_at"] is not None  # the cursor moved on the readable tickets

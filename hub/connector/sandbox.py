@@ -21,6 +21,11 @@ class Sandbox:
     """Base class for a connector's imitation of its remote API. One instance holds one
     remote system's state (records, tokens, received writes) in memory."""
 
+    #: Methods ``hub demo`` may call over HTTP (``POST /sandbox/<type>/_control/<method>``
+    #: with JSON keyword arguments) to act as the remote system's users. Only these: the
+    #: control endpoint refuses every other name. Subclasses extend the tuple.
+    control_methods: tuple[str, ...] = ("add_records", "update_record")
+
     def blueprint(self):
         """A fresh :class:`flask.Blueprint` serving the remote API's paths from this state,
         or None for a system reached without HTTP (the SQL connector's sandbox is a real

@@ -1,25 +1,34 @@
-"""The scripted demo day. Grows as connectors land; today it proves the runtime works:
-a job goes through the queue to a worker process and back."""
+"""``hub demo``: a scripted day of customer traffic through the real hub.
+
+* :mod:`hub.demo.crm` — the sample CRM (SQLite, ~1,000 Chinese customers with tiers);
+* :mod:`hub.demo.control` — HTTP client for the sandboxes' control endpoint;
+* :mod:`hub.demo.script` — the day, step by step, and the check of its result;
+* :mod:`hub.demo.jobs` — a tiny job proving a worker consumes the queue.
+
+:func:`play` runs the script and prints the sample customer's history; the processes it
+talks to are started by :mod:`hub.cli.demo`.
+"""
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta, timezone
 from typing import Callable
 
 from hub.runtime import Runtime
 
+CHINA = timezone(timedelta(hours=8))
 
-def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -> None:
-    from hub.queue import enqueue
 
-    job = enqueue(runtime.redis, "hub.demo.jobs.ping", "demo")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = job.get_status(refresh=True)
-        if status == "finished":
-            echo(f"worker:   ran job {job.id} -> {job.return_value()!r}")
-            return
-        if status == "failed":
-            raise RuntimeError(f"demo job failed: {job.latest_result()}")
-        time.sleep(0.2)
-    raise RuntimeError("the worker did not pick up the demo job within 30 s")
+def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -> dict:
+    """Play the scripted day, verify the sample customer's history and print it."""
+    from hub.demo.script import play as play_day, sample_history, verify_history
+
+    outcome = play_day(runtime, base_url, echo=echo)
+    sample = outcome["sample"]
+    contact_id, events = sample_history(runtime)
+    verify_history(events)
+    echo(f"\n{sample.name}（{sample.e164}）的时间线 — 联系人 #{contact_id}，{len(events)} 条记录，北京时间，从早到晚：")
+    for e in events:
+        echo(f"  {e.occurred_at.astimezone(CHINA):%Y-%m-%d %H:%M}  {e.connector:<12} {e.kind:<19} {e.summary}")
+    outcome.update(contact_id=contact_id, events=events)
+    return outcome

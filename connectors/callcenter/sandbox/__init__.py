@@ -21,7 +21,7 @@ from flask import Blueprint, jsonify, request
 from hub.connector.records import WebhookRequest
 from hub.connector.sandbox import Sandbox
 
-from connectors.callcenter.sandbox.data import make_cdr
+from connectors.callcenter.sandbox.data import AGENTS, ENTERPRISE_ID, HOTLINE, make_cdr
 from connectors.callcenter.signing import CLINK_TIMESTAMP_FORMAT, cdr_push_signature, clink_signature
 
 ACCESS_KEY_ID = "5f0c1d2e3b4a59687766554433221100"
@@ -49,6 +49,8 @@ def clink_error(status: int, code: str, message: str):
 
 
 class ClinkSandbox(Sandbox):
+    control_methods = ("add_records", "update_record", "new_call")
+
     def __init__(self, seed: int = 7) -> None:
         self.rng = random.Random(seed)
         self.cdrs: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in STREAMS}
@@ -71,6 +73,38 @@ class ClinkSandbox(Sandbox):
         row.update(overrides)
         self.cdrs[stream][row["uniqueId"]] = row
         return row
+
+    def new_call(self, direction: str, customer_number: str, start: str | int, *, answered: bool = True,
+                 talk_seconds: int = 180, ring_seconds: int = 12, agent: str | None = None,
+                 province: str | None = None, city: str | None = None) -> dict[str, Any]:
+        """One finished call as ``hub demo`` scripts it: ``direction`` ``inbound`` (to the 400
+        line) or ``outbound`` (an agent dialling ``customer_number``), started at ``start``
+        (ISO 8601 text or Unix seconds), answered or not, by agent 工号 ``agent`` (default:
+        one of the sandbox's agents), the number's home location (归属地) ``province`` /
+        ``city`` when given. The CDR's times, durations, status and recording agree."""
+        stream = {"inbound": "cdr_inbound", "outbound": "cdr_outbound"}.get(direction)
+        if stream is None:
+            raise ValueError(f"direction must be inbound or outbound, not {direction!r}")
+        begin = int(start) if isinstance(start, (int, float)) else int(datetime.fromisoformat(start).timestamp())
+        names = dict(AGENTS)
+        cno = agent or self.rng.choice(AGENTS)[0]
+        if cno not in names:
+            raise ValueError(f"unknown agent {cno!r} (agents: {', '.join(names)})")
+        talk = max(1, int(talk_seconds)) if answered else 0
+        bridge = begin + ring_seconds if answered else 0
+        end = begin + ring_seconds + talk + 2
+        if direction == "inbound":
+            status, code = ("座席接听", "1") if answered else ("已呼叫座席，座席未接听", "2")
+        else:
+            status, code = ("双方接听", "28") if answered else ("客户未接听", "22")
+        row = self.add_cdr(stream, begin, customerNumber=customer_number, cno=cno, clientName=names[cno],
+                           bridgeTime=bridge, bridgeDuration=talk, endTime=end, totalDuration=end - begin,
+                           status=status, statusCode=code,
+                           **({"customerProvince": province} if province is not None else {}),
+                           **({"customerCity": city} if city is not None else {}))
+        row["recordFile"] = (f"{ENTERPRISE_ID}-{begin}-{customer_number}-{HOTLINE}-record-{row['uniqueId']}.mp3"
+                             if answered else "")
+        return dict(row)
 
     def add_records(self, stream: str, count: int) -> list[str]:
         return [self.add_cdr(stream, self._next_start())["uniqueId"] for _ in range(count)]

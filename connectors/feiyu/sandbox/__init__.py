@@ -53,6 +53,8 @@ MAX_PAGE_SIZE = 100
 
 
 class FeiyuSandbox(Sandbox):
+    control_methods = ("add_records", "update_record", "new_lead", "fill_late_fields")
+
     def __init__(self, api: str = "marketing") -> None:
         self.api = api
         self.factory = LeadFactory(ADVERTISERS)
@@ -74,6 +76,21 @@ class FeiyuSandbox(Sandbox):
         lead.update(fields)
         self.leads[lead["clue_id"]] = lead
         return lead["clue_id"]
+
+    def new_lead(self, created: str | None = None, **fields: Any) -> dict[str, Any]:
+        """A lead made the way ``hub demo`` scripts it: creation time as ISO 8601 text (any
+        offset; shown in Beijing time), and chosen values for any of the lead's own fields
+        (``telephone``, ``name``, ``gender``, ``city_name``, ``module_name``, ``ad_id`` …).
+        Returns the lead as the API lists it. An unknown field name is refused."""
+        at = datetime.fromisoformat(created).astimezone(timewindows.BEIJING) if created else None
+        clue_id = self.add_lead(created=at)
+        lead = self.leads[clue_id]
+        unknown = sorted(set(fields) - set(lead))
+        if unknown:
+            del self.leads[clue_id]
+            raise ValueError(f"unknown lead field(s): {', '.join(unknown)}")
+        lead.update(fields)
+        return dict(lead)
 
     def fill_late_fields(self, clue_id: str) -> None:
         """What Ocean Engine does ~10 minutes after a lead: intention, traffic app, convert status."""

@@ -39,6 +39,7 @@ def _fmt(dt: datetime) -> str:
 
 class UdeskSandbox(Sandbox):
     rate_limit_per_minute = 60
+    control_methods = ("add_records", "update_record", "open_ticket", "update_ticket")
 
     def __init__(self, seed: int = 11) -> None:
         self.rng = random.Random(seed)
@@ -91,6 +92,36 @@ class UdeskSandbox(Sandbox):
             "solved_at": None,
         }
         return self.tickets[tid]
+
+    @staticmethod
+    def _at(at: str | None) -> datetime:
+        return datetime.fromisoformat(at) if at else datetime.now(timezone.utc).replace(microsecond=0)
+
+    def open_ticket(self, cellphone: str, name: str, subject: str, content: str, *, at: str | None = None,
+                    email: str | None = None, platform: str = "电话", priority: str = "标准") -> dict[str, Any]:
+        """An agent opens a ticket for the customer with mobile ``cellphone`` (created in
+        Udesk if new) at ``at`` (ISO 8601 text; default now), as ``hub demo`` scripts it."""
+        customer = self._find_customer("cellphone", cellphone) or self.add_customer(name, cellphone=cellphone, email=email)
+        ticket = self._new_ticket(customer, subject, content, platform=platform, priority=priority)
+        ticket["created_at"] = ticket["updated_at"] = _fmt(self._at(at))
+        return dict(ticket)
+
+    def update_ticket(self, ticket_id: int, status: str, *, at: str | None = None, assignee: str | None = None) -> dict[str, Any]:
+        """An agent moves ticket ``ticket_id`` to ``status`` (open, solving, solved, closed)
+        at ``at`` (ISO 8601 text; default now)."""
+        ticket = self.tickets[int(ticket_id)]
+        names = dict(STATUSES)
+        if status not in names:
+            raise ValueError(f"status must be one of {', '.join(names)}, not {status!r}")
+        ticket.update(status=names[status], status_en=status, updated_at=_fmt(self._at(at)))
+        if status in ("solved", "closed"):
+            ticket["solved_at"] = ticket["updated_at"]
+        if assignee is not None:
+            agent_id = next((i for i, n in AGENTS if n == assignee), None)
+            if agent_id is None:
+                raise ValueError(f"unknown agent {assignee!r}")
+            ticket.update(assignee_id=agent_id, assignee_name=assignee)
+        return dict(ticket)
 
     def add_records(self, stream: str, count: int) -> list[str]:
         ids = []

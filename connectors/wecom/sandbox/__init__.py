@@ -23,6 +23,7 @@ import hashlib
 import os
 import random
 import time
+from datetime import datetime
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
@@ -55,6 +56,9 @@ def event_xml(fields: Mapping[str, Any]) -> bytes:
 
 
 class WeComSandbox(Sandbox):
+    control_methods = ("add_records", "update_record", "use_credentials", "add_channel_code", "add_friend",
+                       "relation_tags", "effects")
+
     def __init__(self, seed: int = 2026) -> None:
         self.rng = random.Random(seed)
         # Every sandbox is its own corp, so tokens cached by one never leak into another.
@@ -220,6 +224,65 @@ class WeComSandbox(Sandbox):
 
     def effects(self, sink: str) -> list[dict[str, Any]]:
         return list(self._effects[sink])
+
+    # -- what hub demo scripts -------------------------------------------------------------
+    def use_credentials(self, corp_id: str, secret: str, encoding_aes_key: str, callback_token: str | None = None) -> dict[str, str]:
+        """Become the corp a config names (the sandbox makes up random credentials, but a
+        demo config is a file written beforehand). Issued tokens are forgotten."""
+        crypto.aes_key(encoding_aes_key)  # refuse a key WeCom would not accept
+        self.corp_id, self.secret, self.encoding_aes_key = corp_id, secret, encoding_aes_key
+        self.callback_token = callback_token or self.callback_token
+        self.tokens.clear()
+        return {"corp_id": self.corp_id}
+
+    def add_channel_code(self, state: str, user: list[str] | str, remark: str = "") -> dict[str, Any]:
+        """An admin creates a 联系我 channel code (渠道活码) in the console: customers who add
+        a member through it carry ``state`` in their relation and in the add callback."""
+        users = [user] if isinstance(user, str) else list(user)
+        unknown = [u for u in users if u not in self.follow_users]
+        if not users or unknown or len(state) > 30:
+            raise ValueError(f"a channel code needs follow users (unknown: {unknown}) and a state of at most 30 characters")
+        config_id = self.rng.getrandbits(128).to_bytes(16, "big").hex()
+        self.contact_ways[config_id] = {"config_id": config_id, "type": 2 if len(users) > 1 else 1, "scene": 2,
+                                        "state": state, "user": users, "remark": remark, "create_time": int(time.time()),
+                                        "qr_code": f"https://wework.qpic.cn/wwpic/{config_id[:20]}/0"}
+        return dict(self.contact_ways[config_id])
+
+    def add_friend(self, name: str, *, userid: str | None = None, state: str = "", remark_mobiles: list[str] = (),
+                   remark: str | None = None, gender: int = 0, at: str | int | None = None,
+                   callback_url: str | None = None) -> dict[str, Any]:
+        """A WeChat user adds member ``userid`` (default: the channel code's first user for
+        ``state``) at ``at`` (ISO 8601 text or Unix seconds); the member notes the customer's
+        mobiles as remark mobiles. With ``callback_url`` WeCom's encrypted
+        add_external_contact callback is POSTed there. Returns the relation id, the external
+        userid and, when pushed, the hub's answer."""
+        if userid is None:
+            way = next((w for w in self.contact_ways.values() if state and w["state"] == state), None)
+            if way is None:
+                raise ValueError(f"no channel code with state {state!r}; give userid")
+            userid = way["user"][0]
+        if userid not in self.follow_users:
+            raise ValueError(f"{userid!r} is not a member with the customer-contact permission")
+        when = int(at) if isinstance(at, (int, float)) else int(datetime.fromisoformat(at).timestamp()) if at else int(time.time())
+        relation = self.add_customer(userid, name=name, state=state)
+        ext = relation.partition(":")[0]
+        self.customers[ext]["gender"] = int(gender)
+        follow = self.relations[(ext, userid)]
+        follow.update(createtime=when, remark=remark or name, remark_mobiles=list(remark_mobiles), tag_id=[],
+                      add_way=1 if state else 3)
+        out: dict[str, Any] = {"relation": relation, "external_userid": ext, "userid": userid}
+        if callback_url:
+            event = {**self.add_contact_event(relation), "CreateTime": when}
+            answer = self.push(callback_url, event)
+            out["callback"] = {"status": answer.status_code, "body": answer.text[:200]}
+        return out
+
+    def relation_tags(self, relation: str) -> list[str]:
+        """The corp tags on a relation (``ext:userid``), as ``组/名``."""
+        ext, _, userid = relation.partition(":")
+        follow = self.relations[(ext, userid)]
+        names = {t["id"]: f"{g['group_name']}/{t['name']}" for g in self.tag_groups for t in g["tag"]}
+        return [names[t] for t in follow["tag_id"] if t in names]
 
     # -- failure injection ----------------------------------------------------------------
     def fail_next(self, errcode: str | int, times: int = 1, path: str | None = None) -> None:

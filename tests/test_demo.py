@@ -120,7 +120,7 @@ def test_make_demo_plays_the_day_twice(tmp_path):
     history = subprocess.run([sys.executable, "-m", "hub", "--config", "config/demo.yaml", "contacts", "history",
                               "phone:13912345678"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert history.returncode == 0, history.stderr
-    kinds = [line.split()[3] for line in history.stdout.strip().splitlines()]
+    kinds = [line.split()[4] for line in history.stdout.strip().splitlines()]
     assert kinds == ["ticket_updated", "ticket_updated", "ticket_opened", "wecom_friend_added", "call", "call", "lead_created"]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
+from zoneinfo import ZoneInfo
 import sys
 from dataclasses import asdict
 from datetime import datetime
@@ -66,7 +68,12 @@ def _json(value: Any) -> str:
 
 
 def _ts(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+    """Local time with its offset (``HUB_TIMEZONE``, default Asia/Shanghai): support staff
+    read Beijing time; the store keeps UTC."""
+    if not value:
+        return "-"
+    local = value.astimezone(ZoneInfo(os.environ.get("HUB_TIMEZONE", "Asia/Shanghai")))
+    return local.strftime("%Y-%m-%d %H:%M:%S %z")[:-2] + ":" + local.strftime("%z")[-2:]
 
 
 @click.group("contacts")

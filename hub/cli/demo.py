@@ -196,7 +196,7 @@ def _where_to_look(runtime, base_url: str, keep_serving: bool, seconds: float) -
 
     config, hub = (_short(p) for p in (runtime.config.source_file, str(Path(sys.executable).parent / "hub")))
     click.echo(f"\n完成，用时 {seconds:.0f} 秒。接着看：")
-    click.echo(f"  {hub} --config {config} contacts history phone:{SAMPLE.e164}   # newest first, times in UTC")
+    click.echo(f"  {hub} --config {config} contacts history phone:{SAMPLE.e164}   # newest first, Beijing time")
     click.echo(f"  {hub} --config {config} contacts show phone:{SAMPLE.e164}")
     click.echo(f"  {hub} --config {config} runs        # every pull, webhook and delivery")
     click.echo(f"  {hub} --config {config} dlq list    # dead letters (none today)")

@@ -82,3 +82,14 @@ def test_unmerge_and_conflicts(run, apply, db):
     resolved = run("contacts", "resolve", conflict_id, "--keep-apart", "--actor", "alice")
     assert resolved.exit_code == 0 and "kept_apart" in resolved.output
     assert "kept_apart" in run("contacts", "conflicts", "--status", "all").output
+
+
+def test_history_prints_local_time_with_offset(monkeypatch):
+    from datetime import datetime, timezone
+
+    from hub.cli.contacts import _ts
+
+    at = datetime(2026, 11, 22, 1, 5, tzinfo=timezone.utc)
+    assert _ts(at) == "2026-11-22 09:05:00 +08:00"
+    monkeypatch.setenv("HUB_TIMEZONE", "UTC")
+    assert _ts(at) == "2026-11-22 01:05:00 +00:00"

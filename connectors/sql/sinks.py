@@ -16,12 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, exc as sa_exc, select, text
 from sqlalchemy.engine import Connection
 
-from hub.connector import PermanentError, Sink, WriteResult
+from hub.connector import ConnectorError, PermanentError, Sink, WriteResult
 
 from connectors.sql.db import quote, quote_table, raise_translated
 
@@ -168,10 +168,7 @@ class TableSink(Sink):
         key_value, values = self._split(payload, native_id)
         ledger = c.ledger()
         if ledger is None and key_value is None:
-            raise PermanentError(
-                f"sink {self.name!r}: without an idempotency_table a write needs its key {self.spec['key']!r} "
-                "(in the payload or as the native id) so a replay cannot insert a second row"
-            )
+            raise self._unkeyed_without_ledger()
         stored_key = ledger_key(idempotency_key)
         try:
             with c.engine.begin() as conn:
@@ -205,6 +202,77 @@ class TableSink(Sink):
             raise_translated(exc, f"sink {self.name!r}: writing {self.spec['table']} failed", c.secrets)
         data = {self.spec["key"]: written, **values}
         return WriteResult(native_id=written, created=created, data=data)
+
+    def _unkeyed_without_ledger(self) -> PermanentError:
+        return PermanentError(
+            f"sink {self.name!r}: without an idempotency_table a write needs its key {self.spec['key']!r} "
+            "(in the payload or as the native id) so a replay cannot insert a second row"
+        )
+
+    def write_many(self, writes: Sequence[tuple[dict[str, Any], str, str | None]]) -> list[WriteResult | ConnectorError]:
+        """Apply ``(payload, idempotency_key, native_id)`` writes in one transaction.
+
+        Each write has exactly :meth:`write`'s effect and result; the outcome of write ``i``
+        is ``result[i]``: a :class:`WriteResult`, or the :class:`ConnectorError` that write
+        alone raises (a payload the sink refuses). What is saved is per-write overhead: one
+        ledger lookup for all keys, one transaction, one ledger insert. If the database
+        rejects anything in the transaction, nothing of it stays and every write is retried
+        on its own with :meth:`write`, so one bad row cannot fail or block the others.
+        """
+        c = self.connector
+        out: list[WriteResult | ConnectorError | None] = [None] * len(writes)
+        ledger = c.ledger()
+        todo: list[tuple[int, str | None, dict[str, Any], str]] = []
+        for i, (payload, idempotency_key, native_id) in enumerate(writes):
+            try:
+                key_value, values = self._split(payload, native_id)
+                if ledger is None and key_value is None:
+                    raise self._unkeyed_without_ledger()
+            except ConnectorError as exc:
+                out[i] = exc
+                continue
+            todo.append((i, key_value, values, ledger_key(idempotency_key)))
+        if not todo:
+            return out  # type: ignore[return-value]
+        applied: list[dict[str, Any]] = []
+        try:
+            with c.engine.begin() as conn:
+                done = self._recorded_many(conn, ledger, [t[3] for t in todo]) if ledger is not None else {}
+                for i, key_value, values, stored_key in todo:
+                    if stored_key in done:  # applied before (or earlier in this batch)
+                        out[i] = WriteResult(native_id=done[stored_key], created=False)
+                        continue
+                    if key_value is None:
+                        written, created = self._insert(conn, values), True
+                    else:
+                        written, created = key_value, self._upsert(conn, key_value, values)
+                    done[stored_key] = written
+                    out[i] = WriteResult(native_id=written, created=created, data={self.spec["key"]: written, **values})
+                    applied.append({"instance": c.instance[:64], "idempotency_key": stored_key, "sink": self.name,
+                                    "native_id": written, "applied_at": datetime.now(timezone.utc)})
+                if ledger is not None and applied:
+                    conn.execute(ledger.insert(), applied)
+        except (sa_exc.SQLAlchemyError, ConnectorError):
+            # Rolled back: isolate the failure by writing one by one (each its own transaction).
+            for i, _key_value, _values, _stored in todo:
+                payload, idempotency_key, native_id = writes[i]
+                try:
+                    out[i] = self.write(payload, idempotency_key=idempotency_key, native_id=native_id)
+                except ConnectorError as exc:
+                    out[i] = exc
+        return out  # type: ignore[return-value]
+
+    def _recorded_many(self, conn: Connection, ledger: Table, stored_keys: list[str]) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        unique = sorted(set(stored_keys))
+        for start in range(0, len(unique), 500):
+            rows = conn.execute(
+                select(ledger.c.idempotency_key, ledger.c.native_id).where(
+                    ledger.c.instance == self.connector.instance[:64], ledger.c.idempotency_key.in_(unique[start : start + 500])
+                )
+            )
+            found.update((key, native_id) for key, native_id in rows)
+        return found
 
     def _recorded(self, conn: Connection, ledger: Table, stored_key: str) -> str | None:
         row = conn.execute(

@@ -64,8 +64,23 @@ class ApplyResult:
 
 
 def record_hash(record: CanonicalRecord) -> str:
-    """Stable hash of a canonical record (the link's ``last_read_hash``)."""
-    return payload_hash(dataclasses.asdict(record))
+    """Stable hash of a canonical record (the link's ``last_read_hash``).
+
+    The hash of ``dataclasses.asdict(record)``, without its deep copy: the JSON of the
+    fields is the same (tuples and lists serialise alike). Values that only ``asdict``
+    knows how to turn into JSON (nested dataclasses) take the original path."""
+    try:
+        return payload_hash({
+            "identities": record.identities,
+            "attributes": record.attributes,
+            "tags": record.tags,
+            "events": [{"kind": ev.kind, "occurred_at": ev.occurred_at, "summary": ev.summary, "data": ev.data,
+                        "native_id": ev.native_id} for ev in record.events],
+            "source_updated_at": record.source_updated_at,
+            "deleted": record.deleted,
+        })
+    except TypeError:
+        return payload_hash(dataclasses.asdict(record))
 
 
 def apply_batch(session: Session, rules: Rules, policies: Policies,
@@ -121,6 +136,7 @@ class _Applier:
                 for tag in dict.fromkeys(str(t) for t in it.record.tags if str(t).strip()):
                     self.tags.append((it.index, res.target, tag, it.instance))
             self._collect_events(it, res.target, now)
+        self.resolver.release_reserved()
         self._flush(results)
         redirects = self.resolver.flush_claims()
         for result, target in zip(results, targets):

@@ -11,6 +11,7 @@ from hub.contacts.policy import AttrValue, Policies, policy_for, wins
 from hub.store.models import Contact, ContactAttribute
 from hub.store.types import utcnow
 from hub.contacts.bulk import upsert_many
+from hub.store.upsert import column_in
 
 CHUNK = 500
 
@@ -24,9 +25,12 @@ def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterable[list[Any]]:
 def load_attributes(session: Session, contact_ids: Iterable[int]) -> dict[int, dict[str, AttrValue]]:
     out: dict[int, dict[str, AttrValue]] = {}
     for part in chunks(set(contact_ids)):
-        rows = session.execute(select(ContactAttribute).where(ContactAttribute.contact_id.in_(part))).scalars()
-        for row in rows:
-            out.setdefault(row.contact_id, {})[row.name] = AttrValue(row.value, row.connector, row.source_ts)
+        rows = session.execute(
+            select(ContactAttribute.contact_id, ContactAttribute.name, ContactAttribute.value, ContactAttribute.connector,
+                   ContactAttribute.source_ts).where(column_in(session, ContactAttribute.contact_id, part))
+        )
+        for contact_id, name, value, connector, source_ts in rows:
+            out.setdefault(contact_id, {})[name] = AttrValue(value, connector, source_ts)
     return out
 
 

@@ -1,9 +1,8 @@
 """Executemany ``INSERT … ON CONFLICT`` for large batches.
 
-:mod:`hub.store.upsert` builds one multi-row ``VALUES`` statement, which SQLAlchemy must
-compile afresh for every batch (seconds per thousand rows). Here the statement is the same
-for every batch and the rows go as executemany parameters, so the compiled form is cached
-and SQLAlchemy's "insertmanyvalues" still sends them in few round trips, RETURNING included.
+The statement is the same for every batch and the rows go as executemany parameters, so
+the compiled form is cached and SQLAlchemy's "insertmanyvalues" still sends them in few
+round trips, RETURNING included (see :mod:`hub.store.upsert`, which builds and caches them).
 Same atomic claim semantics: the database decides who wins a conflicting key.
 """
 
@@ -13,23 +12,16 @@ from typing import Any, Sequence
 
 from sqlalchemy.orm import Session
 
-
-def _insert(session: Session, model):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model.__table__)
+from hub.store.upsert import conflict_statement
 
 
 def insert_ignore_many(session: Session, model, rows: list[dict[str, Any]], keys: Sequence[str], returning=None) -> list:
     """Insert rows, skipping those whose ``keys`` already exist; optional RETURNING of the inserted."""
     if not rows:
         return []
-    stmt = _insert(session, model).on_conflict_do_nothing(index_elements=list(keys))
     if returning is not None:
-        return list(session.execute(stmt.returning(*returning), rows).all())
-    session.execute(stmt, rows)
+        return list(session.execute(conflict_statement(session, model, keys, returning=tuple(returning)), rows).all())
+    session.execute(conflict_statement(session, model, keys), rows)
     return []
 
 
@@ -37,6 +29,4 @@ def upsert_many(session: Session, model, rows: list[dict[str, Any]], keys: Seque
     """Insert rows; on a ``keys`` conflict overwrite the ``update`` columns."""
     if not rows:
         return
-    stmt = _insert(session, model)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
-    session.execute(stmt, rows)
+    session.execute(conflict_statement(session, model, keys, tuple(update)), rows)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from hub.identity.rules import Rules
 from hub.store.models import Contact, ContactTag, Event, Identity, Link, MergeEdge
 from hub.store.types import utcnow
-from hub.store.upsert import insert_ignore
+from hub.store.upsert import column_in, insert_ignore
 
 Held = set[tuple[str, str]]
 
@@ -70,6 +70,28 @@ def create_contact(session: Session) -> int:
     return session.execute(_CREATE, {"created_at": now, "updated_at": now}).scalar_one()
 
 
+def create_contacts(session: Session, n: int) -> list[int]:
+    """``n`` new contacts in one round trip (a multi-row ``INSERT … RETURNING id``), ids ascending.
+
+    Rows rather than bare sequence values (``nextval``) because identities, links, merge
+    edges and conflicts reference them as soon as the batch writes; ids a batch does not use
+    are deleted again before it commits (:func:`delete_unused_contacts`)."""
+    if n <= 0:
+        return []
+    if n == 1:
+        return [create_contact(session)]
+    now = utcnow()
+    rows = session.execute(_CREATE, [{"created_at": now, "updated_at": now} for _ in range(n)]).all()
+    return sorted(r[0] for r in rows)
+
+
+def delete_unused_contacts(session: Session, ids: Iterable[int]) -> None:
+    """Remove contacts reserved by :func:`create_contacts` that nothing references."""
+    ids = sorted(ids)
+    for start in range(0, len(ids), 500):
+        session.execute(delete(Contact).where(column_in(session, Contact.id, ids[start:start + 500])))
+
+
 def root_of(session: Session, contact_id: int) -> int | None:
     """Follow ``merged_into`` redirects to the surviving contact (None if unknown)."""
     seen = set()
@@ -90,7 +112,7 @@ def held_identities(session: Session, contact_ids: Iterable[int]) -> dict[int, H
     ids = list(set(contact_ids))
     for start in range(0, len(ids), 500):
         part = ids[start:start + 500]
-        rows = session.execute(select(Identity.contact_id, Identity.kind, Identity.value).where(Identity.contact_id.in_(part)))
+        rows = session.execute(select(Identity.contact_id, Identity.kind, Identity.value).where(column_in(session, Identity.contact_id, part)))
         for cid, kind, value in rows:
             out.setdefault(cid, set()).add((kind, value))
     return out

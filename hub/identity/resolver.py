@@ -22,11 +22,23 @@ from typing import Any, Callable
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from hub.identity.merge import Compat, Held, add_edge, check_compatible, create_contact, held_identities, merge_now, move_rows, root_of
+from hub.identity.merge import (
+    Compat,
+    Held,
+    add_edge,
+    check_compatible,
+    create_contacts,
+    delete_unused_contacts,
+    held_identities,
+    merge_now,
+    move_rows,
+    root_of,
+)
 from hub.identity.rules import Rules, mask_value
 from hub.store.models import Contact, Identity, Link, MergeConflict
 from hub.store.types import utcnow
 from hub.contacts.bulk import insert_ignore_many
+from hub.store.upsert import column_in
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +118,11 @@ class BatchResolver:
         self.conflict_pairs: set[frozenset[int]] = set()
         self.kept_apart: list[tuple[int, int]] = []
         self.claims: list[dict[str, Any]] = []
+        #: Contact ids reserved in bulk for records that will need a new contact (ascending),
+        #: and per prepared item whether it is expected to create one (``_expect_creations``).
+        self.reserved: list[int] = []
+        self.expect_new: dict[int, bool] = {}
+        self.remaining_expected = 0
 
     # -- union-find ---------------------------------------------------------------
     def root(self, cid: int) -> int:
@@ -138,6 +155,27 @@ class BatchResolver:
         self.held = {cid: set() for cid in touched}
         self.held.update(held_identities(self.session, touched))
         self._load_conflicts(touched)
+        self._expect_creations(items)
+
+    def _expect_creations(self, items: list[PreparedItem]) -> None:
+        """Which records will create a contact: not deleted, no link (stored, or made by an
+        earlier record of the batch with the same native id), and none of their identifiers
+        known to the store or carried by an earlier record of the batch.
+
+        Such a record always creates one, so the reservation is never too large. It may be
+        too small — limits or strong-id conflicts make extra contacts — and then reserves
+        again on demand; :meth:`release_reserved` removes anything left over."""
+        claimed: set[tuple[str, str]] = set()
+        linked: set[LinkKey] = set(self.links)
+        for it in items:
+            new = not it.deleted and it.link_key not in linked and not any(
+                key in self.owner or key in claimed for key in it.identities
+            )
+            linked.add(it.link_key)
+            if not it.deleted:
+                claimed.update(it.identities)
+            self.expect_new[it.index] = new
+            self.remaining_expected += new
 
     def _lookup_owners(self, by_kind: dict[str, set[str]]) -> dict[tuple[str, str], int]:
         owners: dict[tuple[str, str], int] = {}
@@ -146,7 +184,7 @@ class BatchResolver:
             for start in range(0, len(values_list), CHUNK):
                 part = values_list[start:start + CHUNK]
                 rows = self.session.execute(
-                    select(Identity.value, Identity.contact_id).where(Identity.kind == kind, Identity.value.in_(part))
+                    select(Identity.value, Identity.contact_id).where(Identity.kind == kind, column_in(self.session, Identity.value, part))
                 )
                 for value, cid in rows:
                     owners[(kind, value)] = cid
@@ -161,7 +199,7 @@ class BatchResolver:
             for start in range(0, len(natives_list), CHUNK):
                 part = natives_list[start:start + CHUNK]
                 rows = self.session.execute(
-                    select(*cols).where(Link.connector == instance, Link.stream == stream, Link.native_id.in_(part))
+                    select(*cols).where(Link.connector == instance, Link.stream == stream, column_in(self.session, Link.native_id, part))
                 ).mappings()
                 for row in rows:
                     links[(instance, stream, row["native_id"])] = dict(row) | {"exists": True}
@@ -172,7 +210,7 @@ class BatchResolver:
         ids = sorted(touched)
         postgres = self.session.get_bind().dialect.name == "postgresql"
         for start in range(0, len(ids), CHUNK):
-            stmt = select(Contact.id, Contact.merged_into).where(Contact.id.in_(ids[start:start + CHUNK])).order_by(Contact.id)
+            stmt = select(Contact.id, Contact.merged_into).where(column_in(self.session, Contact.id, ids[start:start + CHUNK])).order_by(Contact.id)
             if postgres:
                 stmt = stmt.with_for_update()
             for _cid, merged_into in self.session.execute(stmt):
@@ -187,7 +225,7 @@ class BatchResolver:
             rows = self.session.execute(
                 select(MergeConflict.contact_a, MergeConflict.contact_b, MergeConflict.status).where(
                     MergeConflict.status.in_(("open", "kept_apart")),
-                    or_(MergeConflict.contact_a.in_(part), MergeConflict.contact_b.in_(part)),
+                    or_(column_in(self.session, MergeConflict.contact_a, part), column_in(self.session, MergeConflict.contact_b, part)),
                 )
             )
             for a, b, status in rows:
@@ -197,8 +235,23 @@ class BatchResolver:
                     self.kept_apart.append((ra, rb))
 
     # -- per record ---------------------------------------------------------------
+    def _new_contact(self, it: PreparedItem) -> int:
+        """A fresh contact id for ``it``, from the bulk reservation."""
+        if not self.reserved:
+            # Everything expected for the records after this one, plus this one.
+            self.reserved = create_contacts(self.session, self.remaining_expected + 1)
+        return self.reserved.pop(0)
+
+    def release_reserved(self) -> None:
+        """Delete reserved contacts no record needed (call once resolution is done)."""
+        if self.reserved:
+            delete_unused_contacts(self.session, self.reserved)
+            self.reserved = []
+
     def resolve(self, it: PreparedItem) -> Resolution:
         """Find (or create) the contact for one record, merging what it connects."""
+        if self.expect_new.pop(it.index, False):
+            self.remaining_expected -= 1
         res = Resolution(target=None, dropped=list(it.dropped))
         link = self.links.get(it.link_key)
         target = self.root(link["contact_id"]) if link else None
@@ -250,7 +303,7 @@ class BatchResolver:
                     if conflict is not None:
                         res.conflicts.append(conflict)
         if target is None:
-            target = create_contact(self.session)
+            target = self._new_contact(it)
             self.fresh.add(target)
             self.held[target] = set()
             res.created = True

@@ -116,9 +116,23 @@ class Rules:
         return kind, normalized
 
 
+#: A mainland mobile already in E.164 — what the mapping's ``phone`` transform emits, so
+#: nearly every phone the resolver sees. Built-in normalisation returns it unchanged and
+#: its national number is the part after ``+86``, so neither needs a phonenumbers parse.
+_CN_MOBILE_E164 = re.compile(r"\+861[3-9][0-9]{9}")
+
+
+def _builtin_phone(func: Callable | None) -> bool:
+    from hub.identity_kinds import normalize_phone
+
+    return func is normalize_phone
+
+
 def _apply(rule: KindRule, text: str, region: str) -> str | None:
     if rule.normalize is None:
         return text or None
+    if rule.kind == "phone" and _CN_MOBILE_E164.fullmatch(text) and _builtin_phone(rule.normalize):
+        return text
     if rule.takes_region:
         return rule.normalize(text, region)
     return rule.normalize(text)
@@ -145,6 +159,8 @@ def _forms(kind: str, raw: object, normalized: str | None) -> list[str]:
 
 
 def _national(e164: str) -> str | None:
+    if _CN_MOBILE_E164.fullmatch(e164):
+        return e164[3:]
     import phonenumbers
 
     try:

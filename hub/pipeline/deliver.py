@@ -17,14 +17,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from hub.connector import ConnectorError, PermanentError, RateLimitedError
 from hub.pipeline.backoff import backoff_delay
-from hub.pipeline.links import record_write
+from hub.pipeline.links import record_write, record_writes
 from hub.pipeline.ratelimit import acquire_all
 from hub.store.models import OutboxRow
 from hub.store.types import utcnow
+from hub.store.upsert import column_in
+
+#: Rows per ``write_many`` call (and per claim / bookkeeping statement).
+MANY = 500
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +70,133 @@ def _bury(db, row: OutboxRow, error: str) -> None:
     log.warning("outbox %s to %s.%s is dead: %s", row.id, row.connector, row.sink, error)
 
 
+def _failed(runtime, row, exc: Exception, counts: DeliveryCounts, schedule_retry) -> None:
+    """A write that raised: dead on a permanent error, else retried within the budget."""
+    settings = runtime.config.hub
+    if isinstance(exc, PermanentError):
+        _bury(runtime.db, row, f"{type(exc).__name__}: {exc.message}")
+        counts.dead += 1
+        return
+    message = f"{type(exc).__name__}: {exc.message if isinstance(exc, ConnectorError) else exc}"
+    attempt = row.attempts + 1
+    if attempt >= settings.max_attempts:
+        _bury(runtime.db, row, f"gave up after {attempt} attempts: {message}")
+        counts.dead += 1
+        return
+    retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
+    delay = backoff_delay(attempt, base=settings.backoff_base, cap=settings.backoff_cap, retry_after=retry_after)
+    _reschedule(runtime.db, row, delay, error=message, count_attempt=True)
+    counts.retrying += 1
+    counts.retries[row.id] = delay
+    if schedule_retry:
+        schedule_retry(row.id, delay)
+
+
+_CLAIM_COLUMNS = (OutboxRow.id, OutboxRow.connector, OutboxRow.sink, OutboxRow.contact_id, OutboxRow.payload,
+                  OutboxRow.payload_hash, OutboxRow.native_id, OutboxRow.attempts, OutboxRow.idempotency_key,
+                  OutboxRow.written_values)
+
+
+def _deliver_many(runtime, connector, sink, ids: list[int], counts: DeliveryCounts, schedule_retry) -> None:
+    """The rows of one sink that writes many at once (``Sink.write_many``): one claim, one
+    ``write_many`` call and one bookkeeping transaction per :data:`MANY` rows. Each row's
+    outcome is handled exactly as a single write's would be."""
+    for start in range(0, len(ids), MANY):
+        chunk = ids[start : start + MANY]
+        with runtime.db.session() as s:
+            now = utcnow()
+            claimed = s.execute(
+                update(OutboxRow)
+                .where(column_in(s, OutboxRow.id, chunk), OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+                .values(status="sending", claimed_at=now)
+                .returning(*_CLAIM_COLUMNS)
+            ).all()
+        counts.skipped += len(chunk) - len(claimed)
+        order = {row_id: i for i, row_id in enumerate(chunk)}
+        go = []
+        for row in sorted(claimed, key=lambda r: order[r.id]):
+            wait = acquire_all(runtime.redis, row.connector, connector.rate_limits)
+            if wait > 0:  # our own share of the provider's limit is used up: not a failure
+                _reschedule(runtime.db, row, wait, error=None, count_attempt=False)
+                counts.retrying += 1
+                counts.retries[row.id] = wait
+                if schedule_retry:
+                    schedule_retry(row.id, wait)
+                continue
+            go.append(row)
+        if not go:
+            continue
+        try:
+            outcomes = sink.write_many([(row.payload, row.idempotency_key, row.native_id) for row in go])
+        except Exception as exc:  # a connector bug: every row of the call retries within budget
+            log.exception("sink %s.%s write_many raised unexpectedly", go[0].connector, go[0].sink)
+            outcomes = [exc] * len(go)
+        delivered = []
+        for row, outcome in zip(go, outcomes):
+            if isinstance(outcome, Exception):
+                _failed(runtime, row, outcome, counts, schedule_retry)
+            else:
+                delivered.append((row, outcome))
+        if not delivered:
+            continue
+        with runtime.db.session() as s:
+            now = utcnow()
+            table = OutboxRow.__table__  # Core: an executemany UPDATE, no ORM bulk-update rules
+            s.execute(
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values(status="delivered", delivered_at=now, native_id=bindparam("written_id"),
+                        attempts=table.c.attempts + 1, last_error=None),
+                [{"row_id": row.id, "written_id": result.native_id} for row, result in delivered],
+            )
+            record_writes(s, [(row.connector, row.sink, str(result.native_id), row.contact_id, row.payload_hash, row.written_values)
+                              for row, result in delivered if row.contact_id is not None and result.native_id])
+        counts.delivered += len(delivered)
+
+
+def _batched_sinks(runtime, outbox_ids: list[int], connectors: dict[str, object]) -> tuple[dict[tuple[str, str], list[int]], list[int]]:
+    """Split ``outbox_ids`` into rows for sinks with ``write_many`` (by sink) and the rest."""
+    many: dict[tuple[str, str], list[int]] = {}
+    single: list[int] = []
+    destination: dict[int, tuple[str, str]] = {}
+    with runtime.db.session() as s:
+        for start in range(0, len(outbox_ids), MANY):
+            chunk = outbox_ids[start : start + MANY]
+            for row_id, instance, sink in s.execute(
+                select(OutboxRow.id, OutboxRow.connector, OutboxRow.sink).where(column_in(s, OutboxRow.id, chunk))
+            ):
+                destination[row_id] = (instance, sink)
+    batched: dict[tuple[str, str], bool] = {}
+    for row_id in outbox_ids:
+        key = destination.get(row_id)
+        if key is not None and key not in batched:
+            inst = runtime.config.connectors.get(key[0])
+            batched[key] = False
+            if inst is not None and inst.enabled and key[1] in inst.sinks:
+                if key[0] not in connectors:
+                    connectors[key[0]] = runtime.connector(key[0])
+                batched[key] = callable(getattr(connectors[key[0]].sink(key[1]), "write_many", None))
+        if key is not None and batched[key]:
+            many.setdefault(key, []).append(row_id)
+        else:  # a plain sink, or an unknown row or destination (the single path reports it)
+            single.append(row_id)
+    return many, single
+
+
 def deliver(runtime, outbox_ids: list[int], *, schedule_retry: Callable[[int, float], None] | None = None) -> DeliveryCounts:
     """Try each row once. ``schedule_retry(id, delay)`` arranges the next attempt (RQ's
-    scheduler in production; tests and ``--inline`` loop themselves)."""
-    settings = runtime.config.hub
+    scheduler in production; tests and ``--inline`` loop themselves).
+
+    Rows for a sink that offers ``write_many(writes) -> [WriteResult | ConnectorError]``
+    (the SQL connector's tables) go in batches; the others one ``write`` at a time."""
     counts = DeliveryCounts()
     connectors: dict[str, object] = {}
-    for row_id in outbox_ids:
+    many, single = _batched_sinks(runtime, list(outbox_ids), connectors)
+    for (instance, sink_name), ids in many.items():
+        connector = connectors[instance]
+        _deliver_many(runtime, connector, connector.sink(sink_name), ids, counts, schedule_retry)
+    settings = runtime.config.hub
+    for row_id in single:
         row = _claim(runtime.db, row_id)
         if row is None:
             counts.skipped += 1

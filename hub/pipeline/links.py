@@ -8,13 +8,13 @@ wrote are our own echo, not a change made by a person in that system — applyin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import select
 
 from hub.store.models import Link
 from hub.store.types import utcnow
-from hub.store.upsert import upsert
+from hub.store.upsert import column_in, upsert
 
 
 def record_write(session, connector: str, stream: str, native_id: str, contact_id: int, payload_hash: str, values: dict[str, Any] | None) -> None:
@@ -37,6 +37,21 @@ def record_write(session, connector: str, stream: str, native_id: str, contact_i
     )
 
 
+def record_writes(session, writes: list[tuple[str, str, str, int, str, dict[str, Any] | None]]) -> None:
+    """:func:`record_write` for many ``(connector, stream, native_id, contact_id, payload_hash,
+    values)`` at once (one executemany); a record written twice keeps the last write."""
+    now = utcnow()
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for connector, stream, native_id, contact_id, digest, values in writes:
+        rows[(connector, stream, native_id)] = {
+            "connector": connector, "stream": stream, "native_id": native_id, "contact_id": contact_id, "state": "active",
+            "last_written_hash": digest, "last_written_values": values or {}, "last_written_at": now,
+        }
+    if rows:
+        upsert(session, Link, list(rows.values()), ["connector", "stream", "native_id"],
+               ["last_written_hash", "last_written_values", "last_written_at"])
+
+
 def written_values(session, connector: str, native_ids: list[str]) -> dict[str, dict[str, Any]]:
     """What the hub last wrote to each of these native records (across the connector's
     sinks): ``{native_id: {attribute: value, "__tags__": [...]}}``."""
@@ -45,7 +60,7 @@ def written_values(session, connector: str, native_ids: list[str]) -> dict[str, 
     for start in range(0, len(unique), 500):
         rows = session.execute(
             select(Link.native_id, Link.last_written_values).where(
-                Link.connector == connector, Link.native_id.in_(unique[start : start + 500]), Link.last_written_at.is_not(None)
+                Link.connector == connector, column_in(session, Link.native_id, unique[start : start + 500]), Link.last_written_at.is_not(None)
             )
         )
         for native_id, values in rows:
@@ -62,3 +77,41 @@ def destination_native_id(session, connector: str, sink: str, contact_id: int) -
         if stream == sink:
             return native_id
     return rows[0][1] if rows else None
+
+
+def destination_native_ids(session, connector: str, sinks: Iterable[str], contact_ids: Iterable[int]) -> dict[tuple[str, int], str]:
+    """:func:`destination_native_id` for many contacts and sinks of one connector at once:
+    ``{(sink, contact_id): native_id}`` (absent: the connector has no record of it).
+
+    "Any link" is the oldest active one (lowest id), so the choice does not depend on the
+    order the database happens to return rows in."""
+    sinks = list(dict.fromkeys(sinks))
+    by_contact: dict[int, list[tuple[str, str]]] = {}
+    ids = sorted(set(contact_ids))
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Link.contact_id, Link.stream, Link.native_id)
+            .where(Link.connector == connector, column_in(session, Link.contact_id, ids[start : start + 500]), Link.state == "active")
+            .order_by(Link.id)
+        )
+        for contact_id, stream, native_id in rows:
+            by_contact.setdefault(contact_id, []).append((stream, native_id))
+    out: dict[tuple[str, int], str] = {}
+    for contact_id, links in by_contact.items():
+        for sink in sinks:
+            out[(sink, contact_id)] = next((native for stream, native in links if stream == sink), links[0][1])
+    return out
+
+
+def last_written_hashes(session, connector: str, sink: str, native_ids: Iterable[str]) -> dict[str, str | None]:
+    """``{native_id: last_written_hash}`` of the sink's links to these records."""
+    out: dict[str, str | None] = {}
+    unique = sorted(set(native_ids))
+    for start in range(0, len(unique), 500):
+        rows = session.execute(
+            select(Link.native_id, Link.last_written_hash).where(
+                Link.connector == connector, Link.stream == sink, column_in(session, Link.native_id, unique[start : start + 500])
+            )
+        )
+        out.update((native_id, digest) for native_id, digest in rows)
+    return out

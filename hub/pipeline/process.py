@@ -26,11 +26,15 @@ from sqlalchemy import select, update
 from hub.contacts.apply import ApplyItem, apply_batch
 from hub.mapping import MappingError, MappingRecordError, canonical_view
 from hub.pipeline.hashing import payload_hash
-from hub.pipeline.links import destination_native_id, written_values
+from hub.pipeline.links import destination_native_ids, last_written_hashes, written_values
 from hub.pipeline.views import load_views
-from hub.store.models import InboxRow, Link, OutboxRow
+from hub.store.models import InboxRow, OutboxRow
 from hub.store.types import utcnow
-from hub.store.upsert import insert_ignore
+from hub.store.upsert import column_in, insert_ignore
+
+#: The inbox columns processing reads (plain rows: no ORM objects on the hot path).
+_INBOX_COLUMNS = (InboxRow.id, InboxRow.connector, InboxRow.stream, InboxRow.native_id, InboxRow.payload,
+                  InboxRow.source_updated_at, InboxRow.deleted)
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ def _strip_echo(record, written: dict[str, Any]) -> bool:
 def _mark(session, ids: list[int], status: str, error: str | None = None) -> None:
     if ids:
         session.execute(
-            update(InboxRow).where(InboxRow.id.in_(ids)).values(status=status, error=error, processed_at=utcnow(), attempts=InboxRow.attempts + 1)
+            update(InboxRow).where(column_in(session, InboxRow.id, ids)).values(status=status, error=error, processed_at=utcnow(), attempts=InboxRow.attempts + 1)
         )
 
 
@@ -82,55 +86,78 @@ def _destinations(runtime, origins: set[str]) -> list[tuple[str, str]]:
 
 
 def _write_outbox(session, runtime, changed: dict[int, tuple[set[str], set[str]]], outcome: ProcessOutcome) -> None:
-    """One outbox row per (changed contact, destination sink) whose payload is new."""
+    """One outbox row per (changed contact, destination sink) whose payload is new.
+
+    Everything it reads is read per batch, not per contact: the views, each destination's
+    native ids of the contacts, and the hashes last written to those records."""
     if not changed:
         return
     views = load_views(session, changed)
-    rows = []
+    destinations: dict[frozenset[str], list[tuple[str, str]]] = {}
+    planned: list[tuple[int, str, str, str, dict]] = []  # contact, origin, dest, sink, view
+    wanted: dict[str, tuple[set[str], set[int]]] = {}  # dest -> (sinks, contacts)
     for contact_id, (origins, names) in changed.items():
         view = views.get(contact_id)
         if view is None:
             continue
+        key = frozenset(origins)
+        if key not in destinations:
+            destinations[key] = _destinations(runtime, origins)
         origin = ",".join(sorted(origins))
-        for dest, sink in _destinations(runtime, origins):
-            mapping = runtime.mapping(dest, sink=sink)
-            native_id = destination_native_id(session, dest, sink, contact_id)
-            full = canonical_view(contact_id, view["attributes"], view["identities"], view["tags"], native_id, sorted(names))
-            try:
-                payload = mapping.apply(full)
-            except MappingRecordError as exc:
-                log.warning("outbound mapping %s.%s rejected contact %s: %s", dest, sink, contact_id, exc.message)
-                continue
-            if not payload:
-                continue
-            digest = payload_hash(payload)
-            if native_id is not None:
-                last = session.execute(
-                    select(Link.last_written_hash).where(Link.connector == dest, Link.stream == sink, Link.native_id == native_id)
-                ).scalar_one_or_none()
-                if last == digest:  # the destination already holds exactly this
-                    continue
-            rows.append(
-                {
-                    "connector": dest,
-                    "sink": sink,
-                    "contact_id": contact_id,
-                    "origin": origin,
-                    "idempotency_key": f"{dest}:{sink}:{contact_id}:{digest[:24]}",
-                    "payload": payload,
-                    "payload_hash": digest,
-                    "written_values": {**view["attributes"], "__tags__": view["tags"]},
-                    "native_id": native_id,
-                    "status": "pending",
-                    "next_attempt_at": utcnow(),
-                }
-            )
-    for start in range(0, len(rows), 200):
-        got = insert_ignore(session, OutboxRow, rows[start : start + 200], ["idempotency_key"], returning=[OutboxRow.id])
-        outcome.outbox_ids.extend(r[0] for r in got)
+        for dest, sink in destinations[key]:
+            planned.append((contact_id, origin, dest, sink, view))
+            sinks, contacts = wanted.setdefault(dest, (set(), set()))
+            sinks.add(sink)
+            contacts.add(contact_id)
+    native_ids: dict[tuple[str, str, int], str] = {}
+    for dest, (sinks, contacts) in wanted.items():
+        for (sink, contact_id), native_id in destination_native_ids(session, dest, sinks, contacts).items():
+            native_ids[(dest, sink, contact_id)] = native_id
+    rendered: list[tuple[int, str, str, str, dict, str | None, dict, str]] = []
+    known: dict[tuple[str, str], set[str]] = {}
+    for contact_id, origin, dest, sink, view in planned:
+        mapping = runtime.mapping(dest, sink=sink)
+        native_id = native_ids.get((dest, sink, contact_id))
+        names = changed[contact_id][1]
+        full = canonical_view(contact_id, view["attributes"], view["identities"], view["tags"], native_id, sorted(names))
+        try:
+            payload = mapping.apply(full)
+        except MappingRecordError as exc:
+            log.warning("outbound mapping %s.%s rejected contact %s: %s", dest, sink, contact_id, exc.message)
+            continue
+        if not payload:
+            continue
+        rendered.append((contact_id, origin, dest, sink, view, native_id, payload, payload_hash(payload)))
+        if native_id is not None:
+            known.setdefault((dest, sink), set()).add(native_id)
+    last: dict[tuple[str, str], dict[str, str | None]] = {
+        (dest, sink): last_written_hashes(session, dest, sink, natives) for (dest, sink), natives in known.items()
+    }
+    rows = []
+    now = utcnow()
+    for contact_id, origin, dest, sink, view, native_id, payload, digest in rendered:
+        if native_id is not None and last[(dest, sink)].get(native_id) == digest:
+            continue  # the destination already holds exactly this
+        rows.append(
+            {
+                "connector": dest,
+                "sink": sink,
+                "contact_id": contact_id,
+                "origin": origin,
+                "idempotency_key": f"{dest}:{sink}:{contact_id}:{digest[:24]}",
+                "payload": payload,
+                "payload_hash": digest,
+                "written_values": {**view["attributes"], "__tags__": view["tags"]},
+                "native_id": native_id,
+                "status": "pending",
+                "next_attempt_at": now,
+            }
+        )
+    got = insert_ignore(session, OutboxRow, rows, ["idempotency_key"], returning=[OutboxRow.id])
+    outcome.outbox_ids.extend(sorted(r[0] for r in got))
 
 
-def _apply(session, runtime, items: list[tuple[InboxRow, ApplyItem]], outcome: ProcessOutcome) -> None:
+def _apply(session, runtime, items: list[tuple[Any, ApplyItem]], outcome: ProcessOutcome) -> None:
     results = apply_batch(session, runtime.rules, runtime.config.fields, [item for _, item in items])
     changed: dict[int, tuple[set[str], set[str]]] = {}
     for (row, _), result in zip(items, results):
@@ -149,13 +176,13 @@ def _apply(session, runtime, items: list[tuple[InboxRow, ApplyItem]], outcome: P
 def process_inbox(runtime, inbox_ids: list[int]) -> ProcessOutcome:
     outcome = ProcessOutcome()
     with runtime.db.session() as session:
-        rows = list(
-            session.scalars(select(InboxRow).where(InboxRow.id.in_(list(inbox_ids)), InboxRow.status == "pending").order_by(InboxRow.id))
-        )
+        rows = session.execute(
+            select(*_INBOX_COLUMNS).where(column_in(session, InboxRow.id, inbox_ids), InboxRow.status == "pending").order_by(InboxRow.id)
+        ).all()
         if not rows:
             return outcome
-        items: list[tuple[InboxRow, ApplyItem]] = []
-        by_stream: dict[tuple[str, str], list[InboxRow]] = {}
+        items: list[tuple[Any, ApplyItem]] = []
+        by_stream: dict[tuple[str, str], list[Any]] = {}
         for row in rows:
             by_stream.setdefault((row.connector, row.stream), []).append(row)
         for (instance, stream), group in by_stream.items():

@@ -31,6 +31,7 @@ class PullResult:
     duplicates: int = 0
     batches: int = 0
     error: str | None = None
+    #: New inbox ids of the whole run — only when kept (see :func:`pull`'s ``keep_ids``).
     inbox_ids: list[int] = field(default_factory=list)
 
 
@@ -46,9 +47,16 @@ def pull(
     *,
     after_commit: Callable[[list[int]], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    keep_ids: bool | None = None,
 ) -> PullResult:
     """Read ``instance.stream`` to its end. ``after_commit(inbox_ids)`` runs after each
-    committed batch (enqueue processing, or process inline); ``progress(n)`` reports records."""
+    committed batch (enqueue processing, or process inline); ``progress(n)`` reports records.
+
+    ``keep_ids`` collects every new inbox id in ``result.inbox_ids``. By default only when
+    there is no ``after_commit``: with one, each batch's ids are handed over as it commits,
+    and a million-row first sync would otherwise hold a million ids for nothing."""
+    if keep_ids is None:
+        keep_ids = after_commit is None
     db = runtime.db
     connector = runtime.connector(instance)
     run_id = start_run(db, instance, stream, "pull")
@@ -64,7 +72,8 @@ def pull(
             result.records += len(batch.records)
             result.new += len(ids)
             result.duplicates += dupes
-            result.inbox_ids.extend(ids)
+            if keep_ids:
+                result.inbox_ids.extend(ids)
             if ids and after_commit is not None:
                 after_commit(ids)
             if progress is not None:

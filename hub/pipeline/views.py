@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from sqlalchemy import select
 
 from hub.store.models import ContactAttribute, ContactTag, Identity
+from hub.store.upsert import column_in
 
 
 def load_views(session, contact_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -17,15 +18,15 @@ def load_views(session, contact_ids: Iterable[int]) -> dict[int, dict[str, Any]]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         for cid, name, value in session.execute(
-            select(ContactAttribute.contact_id, ContactAttribute.name, ContactAttribute.value).where(ContactAttribute.contact_id.in_(chunk))
+            select(ContactAttribute.contact_id, ContactAttribute.name, ContactAttribute.value).where(column_in(session, ContactAttribute.contact_id, chunk))
         ):
             views[cid]["attributes"][name] = value
         for cid, kind, value in session.execute(
-            select(Identity.contact_id, Identity.kind, Identity.value).where(Identity.contact_id.in_(chunk)).order_by(Identity.id)
+            select(Identity.contact_id, Identity.kind, Identity.value).where(column_in(session, Identity.contact_id, chunk)).order_by(Identity.id)
         ):
             views[cid]["identities"][kind].append(value)
         for cid, tag in session.execute(
-            select(ContactTag.contact_id, ContactTag.tag).where(ContactTag.contact_id.in_(chunk)).order_by(ContactTag.tag)
+            select(ContactTag.contact_id, ContactTag.tag).where(column_in(session, ContactTag.contact_id, chunk)).order_by(ContactTag.tag)
         ):
             views[cid]["tags"].append(tag)
     for view in views.values():

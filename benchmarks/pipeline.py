@@ -1,0 +1,549 @@
+"""End-to-end sync throughput: a CRM table → map → resolve → store → outbox → a SQL sink.
+
+    .venv/bin/python benchmarks/pipeline.py --backend sqlite     --rows 100000 [--batch 500] [--repeat 3]
+    .venv/bin/python benchmarks/pipeline.py --backend postgresql --rows 100000 [--batch 500] [--repeat 3]
+
+Generates a CRM ``customers`` table (id, name, phone, email, tier, city, is_deleted,
+updated_at; Chinese names, mobiles in the shapes CRMs store them) in a *source* database,
+configures a hub with two ``sql`` connector instances — ``crm_src`` streaming that table and
+``crm_dst`` upserting contacts into an empty ``customers`` table of a *target* database — and
+runs ``hub.pipeline.inline.sync_inline`` (pull → process → deliver per committed batch).
+
+Backends: ``sqlite`` puts the three databases (source, hub, target) in SQLite files in a
+temporary directory; ``postgresql`` creates three throw-away databases on the server of
+``--pg-url`` / ``HUB_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``)
+and drops them afterwards.
+
+The data: every "unit" below is one person, so the expected number of contacts is the
+number of units.
+
+* ~85% single rows: unique mobile, unique e-mail (70%) or none;
+* ~10% of rows share a phone in groups of 2–3 (family members, duplicate CRM entries):
+  the later rows attach to the first row's contact;
+* ~3% of rows are bridges: two single rows A and B plus a row carrying A's phone and B's
+  e-mail; when the bridge is read after both, A and B merge (a ``merge_edges`` row);
+* ~1% carry a block-listed placeholder phone (13800138000 …) that must merge nobody.
+
+Shared rows are spread over a window of ``--window`` rows (several batches), so merges and
+attachments happen across batches, against contacts already in the store. The benchmark's
+inbound mapping extends the shipped ``sql.rows.yaml`` with the e-mail and without the
+``crm_id`` identity: with a strong ``crm_id`` per row, two rows sharing a phone are two CRM
+ids — a review conflict, never a merge (``--crm-id`` keeps it, then expect conflicts).
+
+The sync runs in a child process, so its peak RSS (``ru_maxrss``) is the pipeline's alone,
+not the generator's. Printed: end-to-end records/s, per-stage seconds, peak RSS (and the
+tracemalloc peak of Python objects with ``--tracemalloc``, which slows the run ~2×, so it is
+a separate run and its time is not the reported one), then a correctness check:
+
+* live contacts == units generated (no missed merge, no wrong merge);
+* every source row's link lies on the contact of its unit (read from the hub's links);
+* every live contact has a target row, and target rows == links written to the target
+  (a merge of two contacts that were both delivered already leaves two target rows — the
+  hub never deletes in a destination — reported as ``stale``).
+
+``--no-deliver`` measures the hub's side alone (outbox rows stay pending); ``--profile FILE``
+adds a cProfile run. On a PostgreSQL server with autovacuum off (as on the shared dev box)
+the run ANALYZEs the hub's database every ``--analyze-every`` seconds, as autovacuum would;
+without statistics identity lookups degrade to scans of every identity of a kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英",
+         "霞", "平", "刚", "桂英", "晓东", "雨欣", "子涵", "浩然", "欣怡", "梓萱", "建国", "淑芬"]
+CITIES = ["上海", "杭州", "深圳", "北京", "成都", "广州", "南京", "武汉", "苏州", "西安", "重庆", "天津", "长沙", "郑州"]
+TIERS = ["普通会员", "普通会员", "普通会员", "银卡", "银卡", "金卡", "钻石卡"]
+PREFIXES = ["139", "138", "137", "186", "158", "152", "135", "188", "177", "150"]
+DOMAINS = ["qq.com", "163.com", "126.com", "sina.com", "gmail.com", "foxmail.com", "example.cn"]
+PLACEHOLDERS = ["13800138000", "00000000000", "138-0013-8000", "12345678901"]
+T0 = datetime(2025, 1, 1, 9, 0, 0)
+
+MAPPING = """\
+# Benchmark: the shipped customers mapping plus the e-mail, without the strong crm_id
+# (so rows sharing a phone merge instead of becoming review conflicts).
+extends: sql.rows.yaml
+direction: inbound
+connector: sql
+stream: rows
+fields:
+  {crm_id}
+  email: {{from: email, transforms: [{{email: {{on_invalid: null}}}}]}}
+"""
+
+SOURCE_DDL = {
+    "sqlite": """CREATE TABLE customers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, phone TEXT, email TEXT, tier TEXT, city TEXT,
+        is_deleted INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL)""",
+    "postgresql": """CREATE TABLE customers (
+        id SERIAL PRIMARY KEY, name VARCHAR(64) NOT NULL, phone VARCHAR(32), email VARCHAR(128), tier VARCHAR(16),
+        city VARCHAR(16), is_deleted BOOLEAN NOT NULL DEFAULT FALSE, updated_at TIMESTAMP(6) NOT NULL)""",
+}
+TARGET_DDL = {
+    "sqlite": """CREATE TABLE customers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, phone TEXT, tier TEXT, city TEXT, updated_at TEXT)""",
+    "postgresql": """CREATE TABLE customers (
+        id SERIAL PRIMARY KEY, name VARCHAR(64), phone VARCHAR(32), tier VARCHAR(16), city VARCHAR(16),
+        updated_at TIMESTAMP(6))""",
+}
+
+
+# -- data -----------------------------------------------------------------------------------
+class Generator:
+    """Rows in windows of ``window``; each unit (one person) is one expected contact."""
+
+    def __init__(self, seed: int = 7, window: int = 5000):
+        self.rnd = random.Random(seed)
+        self.window = window
+        self.phones = 0
+        self.emails = 0
+        self.units = 0
+
+    def phone(self) -> tuple[str, str]:
+        """A unique valid mobile, written the way CRMs store it (normalised: +86…)."""
+        k = self.phones
+        self.phones += 1
+        mobile = PREFIXES[k % 10] + f"{((k // 10) * 48271 + 1000) % 10**8:08d}"
+        shape = self.rnd.random()
+        if shape < 0.7:
+            raw = mobile
+        elif shape < 0.8:
+            raw = f"{mobile[:3]} {mobile[3:7]} {mobile[7:]}"
+        elif shape < 0.9:
+            raw = f"+86 {mobile[:3]}-{mobile[3:7]}-{mobile[7:]}"
+        else:
+            raw = "86" + mobile
+        return raw, mobile
+
+    def email(self) -> str:
+        self.emails += 1
+        return f"c{self.emails}.{self.rnd.randrange(1000)}@{self.rnd.choice(DOMAINS)}"
+
+    def person(self, phone: str | None, email: str | None) -> dict:
+        rnd = self.rnd
+        return {"name": rnd.choice(SURNAMES) + rnd.choice(GIVEN), "phone": phone, "email": email,
+                "tier": rnd.choice(TIERS), "city": rnd.choice(CITIES) + ("" if rnd.random() > 0.05 else " ")}
+
+    def _window(self, size: int) -> list[tuple[int, dict]]:
+        """``(unit, row)`` pairs, shuffled."""
+        rnd = self.rnd
+        out: list[tuple[int, dict]] = []
+        while len(out) < size:
+            unit = self.units
+            self.units += 1
+            r = rnd.random() if size - len(out) >= 3 else 1.0  # exactly ``size`` rows, whole units
+            if r < 0.04:  # a family / duplicate entries: 2–3 rows, one phone
+                raw, _ = self.phone()
+                for _ in range(rnd.choice((2, 3))):
+                    out.append((unit, self.person(raw, self.email() if rnd.random() < 0.7 else None)))
+            elif r < 0.05:  # bridge: A(pa, ea), B(pb, eb), and a row (pa, eb) joining them
+                pa, _ = self.phone()
+                pb, _ = self.phone()
+                ea, eb = self.email(), self.email()
+                out += [(unit, self.person(pa, ea)), (unit, self.person(pb, eb)), (unit, self.person(pa, eb))]
+            elif r < 0.06:  # a placeholder phone: block-listed or invalid, merges nobody
+                out.append((unit, self.person(rnd.choice(PLACEHOLDERS), self.email() if rnd.random() < 0.5 else None)))
+            else:
+                raw, _ = self.phone()
+                out.append((unit, self.person(raw, self.email() if rnd.random() < 0.7 else None)))
+        rnd.shuffle(out)
+        return out
+
+    def rows(self, n: int):
+        """Yield ``(unit, row)`` for ``n`` rows, window by window."""
+        made = 0
+        while made < n:
+            chunk = self._window(min(self.window, n - made))
+            yield from chunk
+            made += len(chunk)
+
+
+def fill_source(engine, backend: str, n: int, window: int) -> tuple[int, str]:
+    """Insert ``n`` customers; return (expected contacts, path of the row→unit file)."""
+    from sqlalchemy import text
+
+    gen = Generator(window=window)
+    with engine.begin() as conn:
+        conn.execute(text(SOURCE_DDL[backend]))
+        conn.execute(text("CREATE INDEX customers_updated_at_id ON customers (updated_at, id)"))
+    units_file = tempfile.NamedTemporaryFile("w", suffix=".units", delete=False)
+    stmt = text("INSERT INTO customers (id, name, phone, email, tier, city, updated_at) "
+                "VALUES (:id, :name, :phone, :email, :tier, :city, :updated_at)")
+    buf: list[dict] = []
+    for i, (unit, row) in enumerate(gen.rows(n), start=1):
+        stamp = T0 + timedelta(seconds=i // 3, microseconds=0)  # several rows per second
+        row.update(id=i, updated_at=stamp.strftime("%Y-%m-%d %H:%M:%S") if backend == "sqlite" else stamp)
+        buf.append(row)
+        units_file.write(f"{unit}\n")
+        if len(buf) >= 10_000:
+            with engine.begin() as conn:
+                conn.execute(stmt, buf)
+            buf = []
+    if buf:
+        with engine.begin() as conn:
+            conn.execute(stmt, buf)
+    units_file.close()
+    return gen.units, units_file.name
+
+
+# -- databases ------------------------------------------------------------------------------
+class Workspace:
+    """Source, hub and target databases on one backend."""
+
+    def __init__(self, backend: str, pg_url: str, tmp: str):
+        self.backend, self.pg_url, self.tmp = backend, pg_url, tmp
+        self.created: list[str] = []
+
+    def url(self, role: str) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.tmp}/{role}.db"
+        from sqlalchemy.engine import make_url
+        from hub.store.db import normalize_url
+
+        name = f"hub_pipebench_{role}_{os.getpid()}"
+        return make_url(normalize_url(self.pg_url)).set(database=name).render_as_string(hide_password=False)
+
+    def fresh(self, role: str) -> str:
+        """An empty database for ``role``."""
+        url = self.url(role)
+        if self.backend == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.tmp}/{role}.db{suffix}").unlink(missing_ok=True)
+            return url
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+        from hub.store.db import normalize_url
+
+        name = make_url(url).database
+        admin = create_engine(make_url(normalize_url(self.pg_url)), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        if name not in self.created:
+            self.created.append(name)
+        return url
+
+    def drop_all(self) -> None:
+        if self.backend != "postgresql" or not self.created:
+            return
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+        from hub.store.db import normalize_url
+
+        admin = create_engine(make_url(normalize_url(self.pg_url)), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def write_config(tmp: str, hub_url: str, src_url: str, dst_url: str, batch: int, redis_url: str, crm_id: bool) -> Path:
+    mapping = Path(tmp) / "bench.rows.yaml"
+    mapping.write_text(MAPPING.format(crm_id="" if crm_id else "crm_id: null"), encoding="utf-8")
+    outbound = ROOT / "mappings" / "sql.rows.out.yaml"
+    path = Path(tmp) / "hub.yaml"
+    path.write_text(json.dumps({
+        "hub": {"database_url": hub_url, "redis_url": redis_url, "var_dir": f"{tmp}/var", "batch_size": batch,
+                "log_level": "WARNING"},
+        "connectors": {
+            "crm_src": {
+                "type": "sql",
+                "config": {"url": src_url, "batch_size": batch, "timezone": "Asia/Shanghai",
+                           "streams": {"rows": {"table": "customers", "key": "id", "cursor_column": "updated_at",
+                                                "deleted_column": "is_deleted"}}},
+                "streams": {"rows": {"mapping": str(mapping)}},
+            },
+            "crm_dst": {
+                "type": "sql",
+                "config": {"url": dst_url, "batch_size": batch,
+                           "sinks": {"rows": {"table": "customers", "key": "id", "columns": ["name", "phone", "tier", "city"],
+                                              "updated_at_column": "updated_at"}}},
+                "sinks": {"rows": {"mapping": str(outbound)}},
+            },
+        },
+    }, ensure_ascii=False, indent=1), encoding="utf-8")  # JSON is YAML
+    return path
+
+
+# -- the measured run (child process) ---------------------------------------------------------
+def start_autoanalyze(url: str, every: float):
+    """Stand in for autovacuum's ANALYZE on a server that has autovacuum off.
+
+    Without statistics PostgreSQL plans ``value = ANY(:500 values)`` as a scan of every
+    identity of the kind, so lookups grow with the store — an artefact of a server no
+    production hub runs on. Like autovacuum (``autovacuum_naptime``), analyse every
+    ``every`` seconds, from its own connection. Returns (stop event, run counter)."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if conn.execute(text("SHOW autovacuum")).scalar() == "on":
+            engine.dispose()
+            return None, [0]
+    stop, runs = threading.Event(), [0]
+
+    def loop() -> None:
+        while not stop.wait(every):
+            with engine.connect() as conn:
+                conn.execute(text("ANALYZE"))
+            runs[0] += 1
+        engine.dispose()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return stop, runs
+
+
+def child(config_path: str, use_tracemalloc: bool, profile: str | None, no_deliver: bool = False,
+          analyze_every: float = 0) -> None:
+    """Run the sync once and print one JSON line with the figures."""
+    import logging
+
+    import hub.pipeline.inline as inline
+    import hub.pipeline.process as process
+    import hub.pipeline.pull as pull_mod
+    from hub.config import load_config
+    from hub.runtime import Runtime
+
+    logging.disable(logging.INFO)  # merges log at INFO; the benchmark measures the pipeline
+    runtime = Runtime(load_config(config_path, env={}))
+    stages = {"map": 0.0, "resolve_apply": 0.0, "outbox": 0.0, "deliver": 0.0, "ingest": 0.0, "process_total": 0.0}
+
+    def timed(name, func):
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                stages[name] += time.perf_counter() - t
+        return wrapper
+
+    process.apply_batch = timed("resolve_apply", process.apply_batch)
+    process._write_outbox = timed("outbox", process._write_outbox)
+    process_inbox = process.process_inbox
+    inline.process_inbox = timed("process_total", process_inbox)
+    if no_deliver:  # profiling the hub's side only: outbox rows stay pending
+        from hub.pipeline.deliver import DeliveryCounts
+
+        inline.deliver = timed("deliver", lambda runtime, ids, **kw: DeliveryCounts())
+    else:
+        inline.deliver = timed("deliver", inline.deliver)
+    pull_mod.store_records = timed("ingest", pull_mod.store_records)
+    mapping = runtime.mapping("crm_src", stream="rows")  # compile before the clock starts
+    mapping.apply_many = timed("map", mapping.apply_many)
+    runtime.mapping("crm_dst", sink="rows")
+    with runtime.db.session():
+        pass
+
+    stop_analyze, analyzed = None, [0]
+    if analyze_every and runtime.db.dialect == "postgresql":
+        stop_analyze, analyzed = start_autoanalyze(runtime.db.url, analyze_every)
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if use_tracemalloc:
+        import tracemalloc
+
+        tracemalloc.start()
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    started = time.perf_counter()
+    totals = inline.sync_inline(runtime, "crm_src", "rows")
+    elapsed = time.perf_counter() - started
+    if stop_analyze is not None:
+        stop_analyze.set()
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    peak_py = None
+    if use_tracemalloc:
+        import tracemalloc
+
+        peak_py = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    runtime.close()
+    after_commit = stages["process_total"] + stages["deliver"]
+    stages["pull"] = elapsed - after_commit - stages["ingest"]  # source reads, cursor, runs, commits
+    stages["process_other"] = stages["process_total"] - stages["map"] - stages["resolve_apply"] - stages["outbox"]
+    print(json.dumps({"elapsed": elapsed, "totals": totals, "stages": stages, "base_rss_kb": base_rss,
+                      "peak_rss_kb": peak_rss, "tracemalloc_peak": peak_py, "analyzed": analyzed[0]}))
+
+
+def run_child(config: Path, use_tracemalloc: bool = False, profile: str | None = None, no_deliver: bool = False,
+              analyze_every: float = 0) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(config), "--analyze-every", str(analyze_every)]
+    if no_deliver:
+        cmd.append("--no-deliver")
+    if use_tracemalloc:
+        cmd.append("--tracemalloc")
+    if profile:
+        cmd += ["--profile", profile]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=str(ROOT))
+    for line in reversed(out.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError(f"no result from the child run:\n{out.stdout}\n{out.stderr}")
+
+
+# -- checks ---------------------------------------------------------------------------------
+def verify(hub_url: str, dst_url: str, expected: int, units_path: str, with_target: bool = True) -> dict:
+    from sqlalchemy import create_engine, func, select, text
+
+    from hub.store.db import normalize_url
+    from hub.store.models import Contact, Link, MergeConflict, MergeEdge
+
+    hub = create_engine(normalize_url(hub_url))
+    dst = create_engine(normalize_url(dst_url))
+    with hub.connect() as conn:
+        live = conn.execute(select(func.count()).select_from(Contact).where(Contact.merged_into.is_(None))).scalar_one()
+        merges = conn.execute(select(func.count()).select_from(MergeEdge)).scalar_one()
+        conflicts = conn.execute(select(func.count()).select_from(MergeConflict)).scalar_one()
+        dst_links = conn.execute(select(func.count()).select_from(Link).where(Link.connector == "crm_dst")).scalar_one()
+        uncovered = conn.execute(text(
+            "SELECT count(*) FROM contacts c WHERE c.merged_into IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM links l WHERE l.contact_id = c.id AND l.connector = 'crm_dst')")).scalar_one()
+        # Every source row's contact must be its unit's contact, and units must not share one.
+        unit_contact: dict[int, int] = {}
+        contact_unit: dict[int, int] = {}
+        wrong = 0
+        with open(units_path) as f:
+            units = [int(line) for line in f]
+        rows = conn.execution_options(yield_per=20_000).execute(
+            select(Link.native_id, Link.contact_id).where(Link.connector == "crm_src"))
+        seen = 0
+        for native_id, cid in rows:
+            seen += 1
+            unit = units[int(native_id) - 1]
+            if unit_contact.setdefault(unit, cid) != cid or contact_unit.setdefault(cid, unit) != unit:
+                wrong += 1
+    with dst.connect() as conn:
+        target_rows = conn.execute(text("SELECT count(*) FROM customers")).scalar_one()
+    hub.dispose()
+    dst.dispose()
+    target_ok = target_rows == dst_links and uncovered == 0
+    if not with_target:
+        target_ok, target_rows = True, None
+    return {"live_contacts": live, "expected_contacts": expected, "merges": merges, "conflicts": conflicts,
+            "source_links": seen, "rows_on_wrong_contact": wrong, "target_rows": target_rows, "target_links": dst_links,
+            "contacts_without_target_row": uncovered if with_target else None,
+            "stale_target_rows": target_rows - live if with_target else None,
+            "ok": live == expected and wrong == 0 and seen == len(units) and target_ok}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=500, help="rows per source page and per processing batch")
+    parser.add_argument("--repeat", type=int, default=1, help="runs on fresh hub/target databases; best is reported")
+    parser.add_argument("--window", type=int, default=5000, help="rows over which shared phones / bridges spread")
+    parser.add_argument("--tracemalloc", action="store_true", help="one extra run measuring the Python heap peak")
+    parser.add_argument("--profile", help="write a cProfile of one extra run to this file")
+    parser.add_argument("--crm-id", action="store_true", help="keep the strong crm_id identity (conflicts, no merges)")
+    parser.add_argument("--pg-url", default=os.environ.get("HUB_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--redis-url", default=os.environ.get("HUB_REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument("--no-deliver", action="store_true",
+                        help="skip delivery (outbox rows stay pending): the hub's side alone; target checks are skipped")
+    parser.add_argument("--analyze-every", type=float, default=15,
+                        help="PostgreSQL with autovacuum off: ANALYZE the hub's database every N s, as autovacuum "
+                             "would (0: never; ignored when autovacuum is on)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.tracemalloc, args.profile, args.no_deliver, args.analyze_every)
+        return
+    if args.crm_id:
+        sys.exit("--crm-id: the correctness check expects merges; not supported by verify() yet")
+
+    from sqlalchemy import create_engine
+
+    from hub.store import Database
+    from hub.store.db import normalize_url
+
+    with tempfile.TemporaryDirectory(prefix="hub-pipebench-") as tmp:
+        ws = Workspace(args.backend, args.pg_url, tmp)
+        try:
+            t = time.perf_counter()
+            src_url = ws.fresh("src")
+            engine = create_engine(normalize_url(src_url))
+            expected, units_path = fill_source(engine, args.backend, args.rows, args.window)
+            engine.dispose()
+            print(f"source: {args.rows} customers, {expected} people, generated in {time.perf_counter() - t:.1f}s "
+                  f"({args.backend}, batch {args.batch})", flush=True)
+
+            def fresh_run(**kw) -> tuple[dict, str, str]:
+                hub_url, dst_url = ws.fresh("hub"), ws.fresh("dst")
+                db = Database(hub_url)
+                db.migrate()
+                db.dispose()
+                dst = create_engine(normalize_url(dst_url))
+                with dst.begin() as conn:
+                    from sqlalchemy import text
+
+                    conn.execute(text(TARGET_DDL[args.backend]))
+                dst.dispose()
+                config = write_config(tmp, hub_url, src_url, dst_url, args.batch, args.redis_url, args.crm_id)
+                return run_child(config, no_deliver=args.no_deliver, analyze_every=args.analyze_every, **kw), hub_url, dst_url
+
+            results = []
+            for i in range(args.repeat):
+                res, hub_url, dst_url = fresh_run()
+                check = verify(hub_url, dst_url, expected, units_path, with_target=not args.no_deliver)
+                results.append((res, check))
+                rate = args.rows / res["elapsed"]
+                print(f"  run {i + 1}: {res['elapsed']:7.2f}s  {rate:8.0f} records/s  peak RSS {res['peak_rss_kb'] / 1024:.0f} MiB"
+                      f"  check {'ok' if check['ok'] else 'FAILED'}", flush=True)
+            best, check = min(results, key=lambda rc: rc[0]["elapsed"])
+            rates = [args.rows / r["elapsed"] for r, _ in results]
+            st = best["stages"]
+            print(f"\n{args.backend}  rows {args.rows}  batch {args.batch}")
+            print(f"  end-to-end     {best['elapsed']:8.2f} s   {args.rows / best['elapsed']:8.0f} records/s (best of {len(results)}; "
+                  f"runs {min(rates):.0f}–{max(rates):.0f}, spread {100 * (max(rates) - min(rates)) / max(rates):.0f}%)")
+            for label, key in (("pull (read+cursor)", "pull"), ("ingest (inbox)", "ingest"), ("map", "map"),
+                               ("resolve+apply", "resolve_apply"), ("outbox", "outbox"), ("process other", "process_other"),
+                               ("deliver", "deliver")):
+                print(f"  {label:<20} {st[key]:8.2f} s  {100 * st[key] / best['elapsed']:5.1f}%")
+            print(f"  peak RSS       {best['peak_rss_kb'] / 1024:8.1f} MiB (after imports/setup {best['base_rss_kb'] / 1024:.1f} MiB, "
+                  f"growth {(best['peak_rss_kb'] - best['base_rss_kb']) / 1024:.1f} MiB)")
+            print(f"  totals         {best['totals']}")
+            if best.get("analyzed"):
+                print(f"  note           autovacuum is off on this server: the run ANALYZEd the hub database "
+                      f"{best['analyzed']}× (every {args.analyze_every:g}s, --analyze-every), as autovacuum would")
+            print(f"  check          {json.dumps(check)}")
+            if args.tracemalloc:
+                res, _, _ = fresh_run(use_tracemalloc=True)
+                print(f"  tracemalloc    peak {res['tracemalloc_peak'] / 2**20:.1f} MiB of Python objects "
+                      f"(separate run, {res['elapsed']:.1f}s under tracing)")
+            if args.profile:
+                res, _, _ = fresh_run(profile=args.profile)
+                print(f"  profile        {args.profile} (separate run, {res['elapsed']:.1f}s under cProfile)")
+            Path(units_path).unlink(missing_ok=True)
+            if not check["ok"]:
+                sys.exit(1)
+        finally:
+            ws.drop_all()
+
+
+if __name__ == "__main__":
+    main()

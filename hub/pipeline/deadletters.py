@@ -83,7 +83,7 @@ def replay(runtime, refs: list[str] | None, *, actor: str, inline: bool = False)
         from hub.pipeline.jobs import _safely, enqueue_deliver, enqueue_process
 
         if outbox_ids:
-            _safely("delivery", enqueue_deliver, runtime, outbox_ids)
+            _safely("delivery", lambda: enqueue_deliver(runtime, outbox_ids, fresh=True))
         if inbox_ids:
-            _safely("processing", enqueue_process, runtime, inbox_ids)
+            _safely("processing", lambda: enqueue_process(runtime, inbox_ids, fresh=True))
     return {"outbox": len(outbox_ids), "inbox": len(inbox_ids)}

@@ -26,17 +26,20 @@ def _chunks(ids: list[int], size: int):
         yield ids[start : start + size]
 
 
-def enqueue_process(runtime, inbox_ids: list[int]) -> None:
+def enqueue_process(runtime, inbox_ids: list[int], *, fresh: bool = False) -> None:
+    """Queue processing in batches. A stable job id per batch keeps a batch from being
+    queued twice; ``fresh`` ids are for the reconciler, whose rows may belong to a job a
+    killed worker left "started" under that very id (RQ would not run it again)."""
     for chunk in _chunks(sorted(inbox_ids), runtime.config.hub.batch_size):
-        enqueue(runtime.redis, process_job, chunk, job_id=_batch_id("process", chunk))
+        enqueue(runtime.redis, process_job, chunk, job_id=None if fresh else _batch_id("process", chunk))
 
 
-def enqueue_deliver(runtime, outbox_ids: list[int], delay: float = 0) -> None:
+def enqueue_deliver(runtime, outbox_ids: list[int], delay: float = 0, *, fresh: bool = False) -> None:
     for chunk in _chunks(sorted(outbox_ids), runtime.config.hub.batch_size):
         if delay > 0:
             get_queue(runtime.redis).enqueue_in(timedelta(seconds=delay), deliver_job, chunk, result_ttl=300)
         else:
-            enqueue(runtime.redis, deliver_job, chunk, job_id=_batch_id("deliver", chunk))
+            enqueue(runtime.redis, deliver_job, chunk, job_id=None if fresh else _batch_id("deliver", chunk))
 
 
 def enqueue_pull(runtime, instance: str, stream: str):
@@ -95,9 +98,9 @@ def reconcile_job() -> dict:
     settings = runtime.config.hub
     found = sweep(runtime.db, settings.pending_threshold)
     if found.inbox_ids:
-        enqueue_process(runtime, found.inbox_ids)
+        enqueue_process(runtime, found.inbox_ids, fresh=True)
     if found.outbox_ids:
-        enqueue_deliver(runtime, found.outbox_ids)
+        enqueue_deliver(runtime, found.outbox_ids, fresh=True)
     expired = expire_raw(runtime.db, settings.raw_retention)
     if found.inbox_ids or found.outbox_ids or found.reclaimed:
         log.info("reconciler: re-enqueued %d inbox and %d outbox rows, reclaimed %d stuck sends",

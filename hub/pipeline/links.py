@@ -84,18 +84,22 @@ def destination_native_ids(session, connector: str, sinks: Iterable[str], contac
     ``{(sink, contact_id): native_id}`` (absent: the connector has no record of it).
 
     "Any link" is the oldest active one (lowest id), so the choice does not depend on the
-    order the database happens to return rows in."""
+    order the database happens to return rows in. The connector is checked here, not in
+    SQL: with ``connector = ?`` in the WHERE clause SQLite walks the ``(connector, stream,
+    native_id)`` index — every link of the destination, per batch — instead of the
+    ``contact_id`` index, which finds the few links of each contact."""
     sinks = list(dict.fromkeys(sinks))
     by_contact: dict[int, list[tuple[str, str]]] = {}
     ids = sorted(set(contact_ids))
     for start in range(0, len(ids), 500):
         rows = session.execute(
-            select(Link.contact_id, Link.stream, Link.native_id)
-            .where(Link.connector == connector, column_in(session, Link.contact_id, ids[start : start + 500]), Link.state == "active")
+            select(Link.connector, Link.contact_id, Link.stream, Link.native_id)
+            .where(column_in(session, Link.contact_id, ids[start : start + 500]), Link.state == "active")
             .order_by(Link.id)
         )
-        for contact_id, stream, native_id in rows:
-            by_contact.setdefault(contact_id, []).append((stream, native_id))
+        for link_connector, contact_id, stream, native_id in rows:
+            if link_connector == connector:
+                by_contact.setdefault(contact_id, []).append((stream, native_id))
     out: dict[tuple[str, int], str] = {}
     for contact_id, links in by_contact.items():
         for sink in sinks:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select, update
 
@@ -51,11 +51,16 @@ class ProcessOutcome:
         return {"processed": self.processed, "rejected": self.rejected, "echoes": self.echoes, "outbox": len(self.outbox_ids)}
 
 
-def _strip_echo(record, written: dict[str, Any]) -> bool:
-    """Remove attributes equal to what the hub last wrote to this record; True if any."""
+def _strip_echo(record, written: dict[str, Any], preferred: Callable[[str], bool] = lambda name: False) -> bool:
+    """Remove attributes equal to what the hub last wrote to this record; True if any.
+
+    An attribute whose policy prefers this very source is kept: its value is the same, but
+    applying it makes the preferred system its recorded source, so a less preferred
+    system can no longer override it (a CRM row the hub created from a lead becomes the
+    CRM's own once read back)."""
     if not written:
         return False
-    echoed = [name for name, value in record.attributes.items() if name in written and written[name] == value]
+    echoed = [name for name, value in record.attributes.items() if name in written and written[name] == value and not preferred(name)]
     for name in echoed:
         del record.attributes[name]
     if "__tags__" in written and record.tags and set(record.tags) <= set(written["__tags__"]):
@@ -115,6 +120,9 @@ def _write_outbox(session, runtime, changed: dict[int, tuple[set[str], set[str]]
             native_ids[(dest, sink, contact_id)] = native_id
     rendered: list[tuple[int, str, str, str, dict, str | None, dict, str]] = []
     known: dict[tuple[str, str], set[str]] = {}
+    #: Contacts a destination's mapping cannot render (e.g. no WeCom id for the tags sink):
+    #: usually expected, so one line per destination and batch, not one per contact.
+    unrenderable: dict[tuple[str, str], list] = {}
     for contact_id, origin, dest, sink, view in planned:
         mapping = runtime.mapping(dest, sink=sink)
         native_id = native_ids.get((dest, sink, contact_id))
@@ -123,13 +131,16 @@ def _write_outbox(session, runtime, changed: dict[int, tuple[set[str], set[str]]
         try:
             payload = mapping.apply(full)
         except MappingRecordError as exc:
-            log.warning("outbound mapping %s.%s rejected contact %s: %s", dest, sink, contact_id, exc.message)
+            seen = unrenderable.setdefault((dest, sink), [0, contact_id, exc.message])
+            seen[0] += 1
             continue
         if not payload:
             continue
         rendered.append((contact_id, origin, dest, sink, view, native_id, payload, payload_hash(payload)))
         if native_id is not None:
             known.setdefault((dest, sink), set()).add(native_id)
+    for (dest, sink), (count, example, message) in unrenderable.items():
+        log.info("outbound mapping %s.%s skipped %d contact(s) it cannot render, e.g. contact %s: %s", dest, sink, count, example, message)
     last: dict[tuple[str, str], dict[str, str | None]] = {
         (dest, sink): last_written_hashes(session, dest, sink, natives) for (dest, sink), natives in known.items()
     }
@@ -195,6 +206,10 @@ def process_inbox(runtime, inbox_ids: list[int]) -> ProcessOutcome:
                 continue
             results, rejected = mapping.apply_many([r.payload for r in group])
             written = written_values(session, instance, [r.native_id for r in group])
+
+            def preferred(name: str, instance: str = instance) -> bool:
+                policy = runtime.config.field_policy(name)
+                return policy.policy == "prefer" and policy.prefer == instance
             for index, error in rejected:
                 _mark(session, [group[index].id], "rejected", error.message[:2000])
                 outcome.rejected += 1
@@ -203,7 +218,7 @@ def process_inbox(runtime, inbox_ids: list[int]) -> ProcessOutcome:
                     continue
                 record.source_updated_at = record.source_updated_at or row.source_updated_at
                 record.deleted = record.deleted or row.deleted
-                if _strip_echo(record, written.get(row.native_id, {})):
+                if _strip_echo(record, written.get(row.native_id, {}), preferred):
                     outcome.echoes += 1
                 items.append((row, ApplyItem(instance, stream, row.native_id, record)))
         if items:

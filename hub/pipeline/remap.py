@@ -32,5 +32,5 @@ def remap(runtime, instance: str, stream: str, *, since: datetime | None = None,
     else:
         from hub.pipeline.jobs import _safely, enqueue_process
 
-        _safely("processing", enqueue_process, runtime, ids)
+        _safely("processing", lambda: enqueue_process(runtime, ids, fresh=True))
     return len(ids)

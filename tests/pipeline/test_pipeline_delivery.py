@@ -117,3 +117,31 @@ def test_a_stuck_send_is_handed_back_by_the_reconciler(make_hub):
     assert found.reclaimed == 1 and len(found.outbox_ids) == 1
     deliver(hub.runtime, found.outbox_ids)
     assert rows(hub.runtime.db)[0].status == "delivered"
+
+
+def test_reconciler_requeues_rows_whose_job_a_killed_worker_left_started(make_hub, redis_conn):
+    """A SIGKILLed worker leaves its job "started" under the batch's stable id; the
+    reconciler must still get the rows delivered (under a fresh job id)."""
+    from datetime import timedelta
+
+    from rq.job import JobStatus
+
+    from hub.pipeline.jobs import _batch_id, enqueue_deliver, reconcile_job
+    from hub.queue import get_queue, run_worker
+    from hub.store.types import utcnow
+
+    hub = make_hub()
+    hub.a.add_records("contacts", 3)
+    hub.b.fail_writes(500, times=3)
+    sync_inline(hub.runtime, "crm_a", "contacts")
+    ids = [r.id for r in rows(hub.runtime.db)]
+    enqueue_deliver(hub.runtime, ids)
+    stuck = get_queue(redis_conn).fetch_job(_batch_id("deliver", sorted(ids)))
+    stuck.set_status(JobStatus.STARTED)
+    get_queue(redis_conn).remove(stuck)
+    with hub.runtime.db.session() as s:
+        s.execute(update(OutboxRow).values(next_attempt_at=utcnow() - timedelta(minutes=10)))
+    reconcile_job()
+    assert get_queue(redis_conn).count == 1 and stuck.id not in get_queue(redis_conn).job_ids
+    run_worker(redis_conn, burst=True, simple=True)
+    assert [r.status for r in rows(hub.runtime.db)] == ["delivered"] * 3

@@ -108,3 +108,22 @@ def test_processing_twice_is_harmless(make_hub):
     assert count(hub.runtime.db, Contact) == 5
     assert count(hub.runtime.db, OutboxRow) == 5
     assert len(hub.b.effects("contacts")) == 5
+
+
+def test_a_preferred_system_owns_values_the_hub_wrote_to_it(make_hub):
+    """crm_b is preferred for names. A contact first seen in crm_a is written to crm_b; once
+    crm_b's row is read back, crm_b is the name's source and crm_a can no longer change it."""
+    from hub.store.models import ContactAttribute
+
+    hub = make_hub(fields="  name: {prefer: crm_b}")
+    (a_id,) = hub.a.add_records("contacts", 1)
+    sync_inline(hub.runtime, "crm_a", "contacts")
+    sync_inline(hub.runtime, "crm_b", "contacts")
+    (b_id,) = hub.b.contacts
+    with hub.runtime.db.session() as s:
+        assert s.scalar(select(ContactAttribute.connector).where(ContactAttribute.name == "name")) == "crm_b"
+    original = hub.b.contacts[b_id]["name"]
+    hub.a.contacts[int(a_id)].update(name="改过的名字", updated_at="2026-06-01T00:00:00Z")
+    out = sync_inline(hub.runtime, "crm_a", "contacts")
+    assert out["delivered"] == 0, out
+    assert hub.b.contacts[b_id]["name"] == original

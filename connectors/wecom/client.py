@@ -1,9 +1,8 @@
 """The WeCom server-API client: access tokens, frequency limits and errcodes.
 
-* **Tokens.** One access token per (corp, app secret), cached in Redis (``connector.cache``)
-  or, without Redis, in this process, until shortly before ``expires_in``. Only one worker
-  fetches at a time (a Redis lock; a thread lock in process): ``gettoken`` has its own
-  frequency limit and a fleet of workers refetching at once would trip it. WeCom may
+* **Tokens.** One access token per (corp, app secret), shared by every worker
+  (:class:`hub.connector.tokens.SharedToken`): ``gettoken`` has its own frequency limit and
+  a fleet of workers refetching at once would trip it. WeCom may
   invalidate a token early: on 40001 / 40014 / 42001 the client refetches — unless another
   worker already did — and retries the call once.
 * **Limits.** WeCom limits each API per corp (10,000/min and 150,000/h since 2023). The
@@ -17,26 +16,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from hub.connector import ConnectorError, PermanentError, RateLimitedError, TransientError
 from hub.connector.http import request
+from hub.connector.tokens import SharedToken
 
 from connectors.wecom.errors import TOKEN_ERRORS, error_for
 
 if TYPE_CHECKING:
     from connectors.wecom.connector import WeComConnector
 
-#: Seconds before ``expires_in`` at which a cached token is considered stale.
-REFRESH_MARGIN = 300
-LOCK_TIMEOUT = 15
-LOCK_WAIT = 10
-
-_local_tokens: dict[str, tuple[str, float]] = {}
-_local_locks: dict[str, threading.Lock] = {}
 _local_windows: dict[str, tuple[int, int]] = {}
 _local_guard = threading.Lock()
 
@@ -58,75 +50,21 @@ class WeComClient:
         self.base_url = config["base_url"].rstrip("/")
         self.corp_id: str = config["corp_id"]
         self._secret: str = config["secret"]
-        fingerprint = hashlib.sha256(f"{self.base_url}\0{self.corp_id}\0{self._secret}".encode()).hexdigest()[:24]
-        self._token_key = f"hub:wecom:token:{fingerprint}"
-        self._lock_key = f"hub:wecom:token-lock:{fingerprint}"
+        self.tokens = SharedToken(connector, "wecom", (self.base_url, self.corp_id, self._secret), self._fetch)
         self._limits = ((60, config["rate_limit_per_minute"]), (3600, config["rate_limit_per_hour"]))
-        #: gettoken calls this client made (diagnostics and tests).
-        self.token_fetches = 0
 
     # -- tokens ---------------------------------------------------------------------------
-    def _cached(self) -> str | None:
-        cache = self.connector.cache
-        if cache is not None:
-            value = cache.get(self._token_key)
-            return value.decode() if isinstance(value, bytes) else value
-        entry = _local_tokens.get(self._token_key)
-        if entry and entry[1] > time.time():
-            return entry[0]
-        return None
-
-    def _store(self, token: str, expires_in: int) -> None:
-        ttl = expires_in - REFRESH_MARGIN if expires_in > 2 * REFRESH_MARGIN else max(1, expires_in // 2)
-        cache = self.connector.cache
-        if cache is not None:
-            cache.set(self._token_key, token, ex=ttl)
-        else:
-            _local_tokens[self._token_key] = (token, time.time() + ttl)
-
-    def _forget(self, token: str) -> None:
-        cache = self.connector.cache
-        if cache is not None:
-            # Only delete it if it is still the bad one (another worker may have refreshed).
-            current = cache.get(self._token_key)
-            if current is not None and (current.decode() if isinstance(current, bytes) else current) == token:
-                cache.delete(self._token_key)
-        else:
-            entry = _local_tokens.get(self._token_key)
-            if entry and entry[0] == token:
-                _local_tokens.pop(self._token_key, None)
-
-    def _locked(self):
-        cache = self.connector.cache
-        if cache is not None:
-            return cache.lock(self._lock_key, timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
-        with _local_guard:
-            return _local_locks.setdefault(self._lock_key, threading.Lock())
-
     def token(self, *, invalid: str | None = None) -> str:
         """A valid access token. ``invalid``: a token WeCom just refused — replace it unless
         another worker already has."""
-        cached = self._cached()
-        if cached and cached != invalid:
-            return cached
-        lock = self._locked()
-        acquired = lock.acquire(timeout=LOCK_WAIT) if isinstance(lock, type(threading.Lock())) else lock.acquire()
-        try:
-            cached = self._cached()  # fetched by whoever held the lock before us?
-            if cached and cached != invalid:
-                return cached
-            if cached and invalid:
-                self._forget(invalid)
-            return self._fetch()
-        finally:
-            if acquired:
-                try:
-                    lock.release()
-                except Exception:  # the Redis lock expired meanwhile: nothing to release
-                    pass
+        return self.tokens.get(invalid=invalid)
 
-    def _fetch(self) -> str:
-        self.token_fetches += 1
+    @property
+    def token_fetches(self) -> int:
+        """gettoken calls this client made (diagnostics and tests)."""
+        return self.tokens.fetches
+
+    def _fetch(self) -> tuple[str, int]:
         body = self._get_json(
             "GET", "gettoken", params={"corpid": self.corp_id, "corpsecret": self._secret}
         )
@@ -137,9 +75,7 @@ class WeComClient:
                 # On gettoken these mean a wrong corp id or secret: retrying cannot help.
                 exc = PermanentError(exc.message, code=code)
             raise _clean(exc)
-        token = str(body["access_token"])
-        self._store(token, int(body.get("expires_in", 7200)))
-        return token
+        return str(body["access_token"]), int(body.get("expires_in", 7200))
 
     # -- limits ---------------------------------------------------------------------------
     def _throttle(self, path: str) -> None:

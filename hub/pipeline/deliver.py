@@ -70,6 +70,24 @@ def _bury(db, row: OutboxRow, error: str) -> None:
     log.warning("outbox %s to %s.%s is dead: %s", row.id, row.connector, row.sink, error)
 
 
+def _retry_later(row, delay: float, counts: DeliveryCounts, schedule_retry) -> None:
+    counts.retrying += 1
+    counts.retries[row.id] = delay
+    if schedule_retry:
+        schedule_retry(row.id, delay)
+
+
+def _throttled(runtime, connector, row, counts: DeliveryCounts, schedule_retry) -> bool:
+    """Take the row's share of the instance's rate limits (a connector may derive them from
+    its config); when used up, reschedule the row — not a failure, no attempt counted."""
+    wait = acquire_all(runtime.redis, row.connector, connector.rate_limits)
+    if wait <= 0:
+        return False
+    _reschedule(runtime.db, row, wait, error=None, count_attempt=False)
+    _retry_later(row, wait, counts, schedule_retry)
+    return True
+
+
 def _failed(runtime, row, exc: Exception, counts: DeliveryCounts, schedule_retry) -> None:
     """A write that raised: dead on a permanent error, else retried within the budget."""
     settings = runtime.config.hub
@@ -86,10 +104,7 @@ def _failed(runtime, row, exc: Exception, counts: DeliveryCounts, schedule_retry
     retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
     delay = backoff_delay(attempt, base=settings.backoff_base, cap=settings.backoff_cap, retry_after=retry_after)
     _reschedule(runtime.db, row, delay, error=message, count_attempt=True)
-    counts.retrying += 1
-    counts.retries[row.id] = delay
-    if schedule_retry:
-        schedule_retry(row.id, delay)
+    _retry_later(row, delay, counts, schedule_retry)
 
 
 _CLAIM_COLUMNS = (OutboxRow.id, OutboxRow.connector, OutboxRow.sink, OutboxRow.contact_id, OutboxRow.payload,
@@ -115,13 +130,7 @@ def _deliver_many(runtime, connector, sink, ids: list[int], counts: DeliveryCoun
         order = {row_id: i for i, row_id in enumerate(chunk)}
         go = []
         for row in sorted(claimed, key=lambda r: order[r.id]):
-            wait = acquire_all(runtime.redis, row.connector, connector.rate_limits)
-            if wait > 0:  # our own share of the provider's limit is used up: not a failure
-                _reschedule(runtime.db, row, wait, error=None, count_attempt=False)
-                counts.retrying += 1
-                counts.retries[row.id] = wait
-                if schedule_retry:
-                    schedule_retry(row.id, wait)
+            if _throttled(runtime, connector, row, counts, schedule_retry):
                 continue
             go.append(row)
         if not go:
@@ -195,7 +204,6 @@ def deliver(runtime, outbox_ids: list[int], *, schedule_retry: Callable[[int, fl
     for (instance, sink_name), ids in many.items():
         connector = connectors[instance]
         _deliver_many(runtime, connector, connector.sink(sink_name), ids, counts, schedule_retry)
-    settings = runtime.config.hub
     for row_id in single:
         row = _claim(runtime.db, row_id)
         if row is None:
@@ -209,37 +217,14 @@ def deliver(runtime, outbox_ids: list[int], *, schedule_retry: Callable[[int, fl
         if row.connector not in connectors:
             connectors[row.connector] = runtime.connector(row.connector)
         connector = connectors[row.connector]
-        # The instance's limits: a connector may derive them from its config.
-        wait = acquire_all(runtime.redis, row.connector, connector.rate_limits)
-        if wait > 0:  # our own share of the provider's limit is used up: not a failure
-            _reschedule(runtime.db, row, wait, error=None, count_attempt=False)
-            counts.retrying += 1
-            counts.retries[row.id] = wait
-            if schedule_retry:
-                schedule_retry(row.id, wait)
+        if _throttled(runtime, connector, row, counts, schedule_retry):
             continue
         try:
             result = connector.write(row.sink, row.payload, idempotency_key=row.idempotency_key, native_id=row.native_id)
-        except PermanentError as exc:
-            _bury(runtime.db, row, f"{type(exc).__name__}: {exc.message}")
-            counts.dead += 1
-            continue
-        except Exception as exc:  # transient, throttled, or a connector bug: retry within budget
-            message = f"{type(exc).__name__}: {exc.message if isinstance(exc, ConnectorError) else exc}"
+        except Exception as exc:  # permanent → dead; transient, throttled or a connector bug → retry within budget
             if not isinstance(exc, ConnectorError):
                 log.exception("sink %s.%s raised unexpectedly", row.connector, row.sink)
-            attempt = row.attempts + 1
-            if attempt >= settings.max_attempts:
-                _bury(runtime.db, row, f"gave up after {attempt} attempts: {message}")
-                counts.dead += 1
-                continue
-            retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
-            delay = backoff_delay(attempt, base=settings.backoff_base, cap=settings.backoff_cap, retry_after=retry_after)
-            _reschedule(runtime.db, row, delay, error=message, count_attempt=True)
-            counts.retrying += 1
-            counts.retries[row.id] = delay
-            if schedule_retry:
-                schedule_retry(row.id, delay)
+            _failed(runtime, row, exc, counts, schedule_retry)
             continue
         with runtime.db.session() as s:
             s.execute(

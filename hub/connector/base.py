@@ -80,6 +80,21 @@ class Sink:
     def write(self, payload: dict[str, Any], *, idempotency_key: str, native_id: str | None = None) -> WriteResult:
         raise NotImplementedError
 
+    # -- a write ledger for remotes without idempotency support ---------------------------
+    def _ledger_key(self, idempotency_key: str) -> str:
+        return f"{self.connector.name}:{self.name}:write:{idempotency_key}"
+
+    def written_before(self, idempotency_key: str) -> WriteResult | None:
+        """The write already made under this key (``created=False``), as
+        :meth:`remember_write` recorded it in the instance's durable state; else None."""
+        done = self.connector.state.get(self._ledger_key(idempotency_key))
+        return WriteResult(native_id=str(done["native_id"]), created=False, data={"replayed": True}) if done else None
+
+    def remember_write(self, idempotency_key: str, native_id: str) -> None:
+        """Record that the write under this key made ``native_id``: a replay of the key
+        then makes no call (see :meth:`written_before`)."""
+        self.connector.state.set(self._ledger_key(idempotency_key), {"native_id": str(native_id)})
+
 
 class WebhookHandler:
     """Verifies and parses pushes from the remote system.

@@ -17,7 +17,7 @@ Title and content are cut to Sobot's documented 300 / 3000 characters.
 contact's previous ticket) opens a new one. Narrow the mapping with ``when:``.
 
 **Idempotency.** Sobot has no idempotency key, no custom field on customer tickets and no
-search in this API. As for Udesk, ``key → ticket id`` is kept in the durable ``self.state``:
+search in this API. As for Udesk, ``key → ticket id`` is kept in durable state (``Sink.remember_write``):
 a repeated key returns the recorded ticket without calling Sobot. The key is also appended
 to the content as ``[huiliu:<key>]``, so the one remaining gap — Sobot created the ticket
 but the answer was lost before the state was saved, and a retry opens it again — leaves a
@@ -66,16 +66,15 @@ class TicketsSink(Sink):
 
     def write(self, payload: dict[str, Any], *, idempotency_key: str, native_id: str | None = None) -> WriteResult:
         c: "SobotConnector" = self.connector  # type: ignore[assignment]
-        state_key = f"sobot:write:{idempotency_key}"
-        done = c.state.get(state_key)
+        done = self.written_before(idempotency_key)
         if done:
-            return WriteResult(native_id=str(done["ticket_id"]), created=False, data={"replayed": True})
+            return done
         item = c.client.ticket_api("addCustomerTicket", self._ticket(payload, idempotency_key))
         if not item.get("ticketid"):
             # Sobot said success: the ticket most likely exists. Retrying would open another.
             raise PermanentError(f"Sobot answered success without item.ticketid; look for {marker(idempotency_key)}")
         ticket_id = str(item["ticketid"])
-        c.state.set(state_key, {"ticket_id": ticket_id})
+        self.remember_write(idempotency_key, ticket_id)
         return WriteResult(native_id=ticket_id, created=True, data=item)
 
     def _ticket(self, payload: dict[str, Any], idempotency_key: str) -> dict[str, Any]:

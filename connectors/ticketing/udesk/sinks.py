@@ -8,7 +8,7 @@ Payload (what the outbound mapping yields)::
      "custom_fields": {"TextField_1": "…"}, "tags": "意向客户", "template_id": 1}
 
 **Idempotency.** Udesk has no idempotency key. The sink keeps ``idempotency key → ticket id``
-in the instance's durable state (``self.state``): a repeated key returns the recorded ticket
+in the instance's durable state (``Sink.remember_write``): a repeated key returns the recorded ticket
 without calling Udesk. If ``idempotency_field`` names a ticket custom field, the key is also
 written into it, so the one remaining gap — Udesk created the ticket but the answer was lost
 before the state was saved — leaves a duplicate that is recognisable (and searchable) in Udesk.
@@ -55,10 +55,9 @@ class TicketsSink(Sink):
 
     def write(self, payload: dict[str, Any], *, idempotency_key: str, native_id: str | None = None) -> WriteResult:
         c: "UdeskConnector" = self.connector  # type: ignore[assignment]
-        state_key = f"udesk:write:{idempotency_key}"
-        done = c.state.get(state_key)
+        done = self.written_before(idempotency_key)
         if done:
-            return WriteResult(native_id=str(done["ticket_id"]), created=False, data={"replayed": True})
+            return done
         custom = dict(payload.get("custom_fields") or {})
         if c.config.get("idempotency_field"):
             custom[c.config["idempotency_field"]] = idempotency_key
@@ -80,7 +79,7 @@ class TicketsSink(Sink):
                 self._create_customer(customer)
                 body = c.client.call("POST", "/open_api_v1/tickets", json={"ticket": ticket})
             ticket_id, created = str(body["ticket_id"]), True
-        c.state.set(state_key, {"ticket_id": ticket_id})
+        self.remember_write(idempotency_key, ticket_id)
         return WriteResult(native_id=ticket_id, created=created, data=body)
 
     def _create_customer(self, customer: dict[str, Any]) -> None:

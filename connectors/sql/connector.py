@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, exc as sa_exc, inspect, text
 from sqlalchemy.engine import URL
 
-from hub.connector import CheckFailed, Connector, Sink, Stream
+from hub.connector import CheckFailed, Connector, Sink, Stream, scrubbed
 
 from connectors.sql.config import SqlConfig
-from connectors.sql.db import describe, driver_message, make_engine, quote, quote_table, raise_translated, scrub
+from connectors.sql.db import describe, driver_message, make_engine, quote, quote_table, raise_translated
 from connectors.sql.sandbox import SqlSandbox
 from connectors.sql.sinks import TableSink, ledger_table
 from connectors.sql.streams import TableStream, source_sql
@@ -127,14 +127,14 @@ class SqlConnector(Connector):
                 conn.execute(text("SELECT 1"))
         except sa_exc.SQLAlchemyError as exc:
             target = describe(self._url) if self._url is not None else "the database"
-            raise CheckFailed(scrub(f"cannot connect to {target}: {driver_message(exc)}", self.secrets)) from None
+            raise CheckFailed(scrubbed(f"cannot connect to {target}: {driver_message(exc)}", self.secrets)) from None
         problems: list[str] = []
         for name, spec in sorted(self.config["streams"].items()):
             problems += self._check_stream(name, spec)
         for name, spec in sorted(self.config["sinks"].items()):
             problems += self._check_sink(name, spec)
         if problems:
-            raise CheckFailed(scrub("; ".join(problems), self.secrets))
+            raise CheckFailed(scrubbed("; ".join(problems), self.secrets))
 
     def _columns_of(self, source: str) -> list[str] | str:
         """Column names of ``SELECT * FROM source``, or the driver's complaint (one
@@ -143,7 +143,7 @@ class SqlConnector(Connector):
             with self.engine.connect() as conn:
                 return list(conn.execute(text(f"SELECT * FROM {source} WHERE 1 = 0")).keys())
         except sa_exc.SQLAlchemyError as exc:
-            return scrub(f"unreadable ({driver_message(exc)})", self.secrets)
+            return scrubbed(f"unreadable ({driver_message(exc)})", self.secrets)
 
     def _check_stream(self, name: str, spec: dict[str, Any]) -> list[str]:
         what = spec.get("table") or "its query"
@@ -168,7 +168,7 @@ class SqlConnector(Connector):
         try:
             unique = self._is_unique(table, spec["key"])
         except sa_exc.SQLAlchemyError as exc:
-            return [scrub(f"sink {name!r}: cannot read the keys of {table} ({driver_message(exc)})", self.secrets)]
+            return [scrubbed(f"sink {name!r}: cannot read the keys of {table} ({driver_message(exc)})", self.secrets)]
         if not unique:
             return [f"sink {name!r}: {table}.{spec['key']} is neither PRIMARY KEY nor UNIQUE, so it cannot be upserted by"]
         return []

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 from sqlalchemy import Engine, create_engine, exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
-from hub.connector import CheckFailed, PermanentError, TransientError
+from hub.connector import CheckFailed, PermanentError, TransientError, scrubbed
 from hub.store.db import normalize_url
 
 #: MySQL / MariaDB error codes that retrying can fix: lock wait timeout, deadlock, too many
@@ -67,13 +67,6 @@ def make_engine(raw_url: str, *, connect_timeout: int) -> tuple[Engine, URL]:
     return engine, url
 
 
-def scrub(message: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return message
-
-
 def driver_message(exc: BaseException) -> str:
     """The driver's own first line: no SQL text and no bound parameters (they hold PII)."""
     orig = getattr(exc, "orig", None) or exc
@@ -109,7 +102,7 @@ def is_transient(exc: BaseException) -> bool:
 
 def raise_translated(exc: BaseException, what: str, secrets: list[str]) -> NoReturn:
     """Re-raise a SQLAlchemy / driver error as TransientError or PermanentError."""
-    message = scrub(f"{what}: {driver_message(exc)}", secrets)
+    message = scrubbed(f"{what}: {driver_message(exc)}", secrets)
     code = _mysql_code(exc) if isinstance(exc, sa_exc.DBAPIError) else None
     if is_transient(exc):
         raise TransientError(message, code=code) from None

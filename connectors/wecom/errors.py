@@ -6,7 +6,7 @@ happened. The hub needs to know whether to retry, slow down or give up.
 
 from __future__ import annotations
 
-from hub.connector import ConnectorError, PermanentError, RateLimitedError, TransientError
+from hub.connector import ConnectorError, PermanentError, RateLimitedError, TransientError, scrubbed
 
 #: The access token is invalid / expired: refetch it and retry the call once.
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
@@ -21,10 +21,7 @@ ALREADY_TRANSFERRING = 40129
 def error_for(errcode: int, errmsg: str, where: str, *, scrub: tuple[str, ...] = ()) -> ConnectorError:
     """The exception for a non-zero errcode. ``scrub`` lists values (tokens, secrets) that
     must not appear in the message even if WeCom echoed them."""
-    text = str(errmsg or "")[:200]
-    for value in scrub:
-        if value:
-            text = text.replace(value, "***")
+    text = scrubbed(str(errmsg or "")[:200], scrub)
     message = f"WeCom {where}: errcode {errcode}: {text}".rstrip(": ")
     if errcode in RATE_LIMIT_RETRY_AFTER:
         return RateLimitedError(message, retry_after=RATE_LIMIT_RETRY_AFTER[errcode], code=errcode)

@@ -8,6 +8,7 @@ from hub.connector.errors import (
     RateLimitedError,
     TransientError,
     WebhookRejected,
+    scrubbed,
 )
 from hub.connector.fields import Secret, secret_field_names, secret_values
 from hub.connector.sandbox import Sandbox
@@ -34,6 +35,7 @@ __all__ = [
     "WebhookRequest",
     "WebhookResult",
     "WriteResult",
+    "scrubbed",
     "secret_field_names",
     "secret_values",
 ]

@@ -8,6 +8,17 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
+
+def scrubbed(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every non-empty secret replaced by ``***`` — for messages that quote a
+    remote's answer or a driver's error, which may echo a token or a password."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
 
 class ConnectorError(Exception):
     """Base class for everything a connector reports to the hub."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from hub.connector import ConnectorError, PermanentError, RateLimitedError, TransientError
+from hub.connector import ConnectorError, PermanentError, RateLimitedError, TransientError, scrubbed
 from hub.connector.http import request
 
 SUCCESS = "000000"
@@ -34,10 +34,7 @@ DEFAULT_RETRY_AFTER = 60.0
 def error_for(ret_code: str, ret_msg: Any, where: str, *, scrub: tuple[str, ...] = ()) -> ConnectorError:
     """The exception for a non-success ``ret_code``; ``scrub`` lists values (token, app key)
     that must not reach the message even if Sobot echoed them."""
-    text = str(ret_msg or "")[:200]
-    for value in scrub:
-        if value:
-            text = text.replace(value, "***")
+    text = scrubbed(str(ret_msg or "")[:200], scrub)
     message = f"Sobot {where}: ret_code {ret_code}: {text}".rstrip(": ")
     if ret_code in TRANSIENT_ERRORS or ret_code in TOKEN_ERRORS:
         # A token still refused after a fresh fetch: most likely another client of the same

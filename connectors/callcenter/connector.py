@@ -15,6 +15,7 @@ Config keys
 ``webhook_fields``     our field name → the vendor's field name in a push
 ``webhook_directions`` ``{inbound: [...], outbound: [...]}`` values of the direction field
 ``webhook_tolerance``  accepted clock skew of ``X-Hub-Timestamp``, seconds (default 300)
+``timezone``           zone of pushed times without an offset (default ``Asia/Shanghai``)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from hub.connector import CheckFailed, Connector, ConnectorError, PermanentError, RateLimit, Secret
+from hub.connector import CheckFailed, Connector, ConnectorError, PermanentError, RateLimit, Secret, inputs
 
 from connectors.callcenter.client import ClinkClient
 from connectors.callcenter.sandbox import ClinkSandbox
@@ -49,6 +50,8 @@ class ClinkConfig(Schema):
     webhook_directions = fields.Dict(keys=fields.String(validate=validate.OneOf(["inbound", "outbound"])),
                                      values=fields.List(fields.String()), load_default=dict)
     webhook_tolerance = fields.Integer(load_default=300, validate=validate.Range(10, 3600))
+    #: The zone of pushed times without a UTC offset (an IANA name).
+    timezone = inputs.TimeZone(load_default=inputs.DEFAULT_ZONE)
 
     @validates("webhook_fields")
     def _known_fields(self, value: dict[str, str], **_: Any) -> None:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import hmac
 import json
-import time
-from datetime import datetime, timedelta, timezone
+import math
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Mapping
 
-from hub.connector import Record, WebhookHandler, WebhookRejected, WebhookRequest, WebhookResult
+from hub.connector import Record, WebhookHandler, WebhookRejected, WebhookRequest, WebhookResult, inputs
 
 from connectors.callcenter.signing import cdr_push_signature
 
@@ -62,25 +62,20 @@ DEFAULT_DIRECTIONS: dict[str, list[str]] = {
 STREAM_FOR_DIRECTION = {"inbound": "cdr_inbound", "outbound": "cdr_outbound"}
 
 
-def parse_time(value: Any) -> int | None:
-    """Unix seconds from epoch seconds / milliseconds, ``yyyy-MM-dd HH:mm:ss`` (China time) or ISO 8601."""
+def parse_time(value: Any, field: str = "time", zone: tzinfo = CHINA) -> int | None:
+    """Unix seconds from epoch seconds / milliseconds, ``yyyy-MM-dd HH:mm:ss`` (``zone``, the
+    connector's configured zone) or ISO 8601; :class:`WebhookRejected` (400) when unreadable."""
     if value in (None, ""):
         return None
-    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
-        number = int(float(value))
-        return number // 1000 if number > 10**11 else number
-    text = str(value).strip().replace("T", " ").replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"unrecognised time {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=CHINA)
-    return int(parsed.timestamp())
+    if isinstance(value, float) and math.isfinite(value):
+        value = int(value)
+    return int(inputs.parse_time(value, field, zone).timestamp())
 
 
-def normalise_cdr(raw: Mapping[str, Any], fields: Mapping[str, str], directions: Mapping[str, list[str]]) -> tuple[str, dict[str, Any]]:
-    """``(stream, normalised CDR)`` for one pushed CDR; raises ValueError when unusable."""
+def normalise_cdr(raw: Mapping[str, Any], fields: Mapping[str, str], directions: Mapping[str, list[str]],
+                  zone: tzinfo = CHINA) -> tuple[str, dict[str, Any]]:
+    """``(stream, normalised CDR)`` for one pushed CDR; raises ValueError or
+    :class:`WebhookRejected` when unusable."""
     out: dict[str, Any] = {}
     for ours, theirs in fields.items():
         if theirs in raw and raw[theirs] is not None:
@@ -88,19 +83,27 @@ def normalise_cdr(raw: Mapping[str, Any], fields: Mapping[str, str], directions:
     call_id = out.get("uniqueId")
     if call_id in (None, ""):
         raise ValueError(f"no call id in field {fields['call_id']!r}")
+    if not isinstance(call_id, (str, int)) or isinstance(call_id, bool) or len(str(call_id)) > 128:
+        raise ValueError(f"call id in field {fields['call_id']!r} must be a string of at most 128 characters")
     out["uniqueId"] = str(call_id)
+    names = {CANONICAL_FIELDS[ours]: theirs for ours, theirs in fields.items()}
     for key in TIME_FIELDS:
         if key in out:
-            out[key] = parse_time(out[key])
+            out[key] = parse_time(out[key], names[key], zone)
     for key in INT_FIELDS:
         if key in out and out[key] not in ("", None):
-            out[key] = int(float(out[key]))
+            value = out[key]
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            out[key] = inputs.parse_int(value, names[key], minimum=0, maximum=10**9)
     if "totalDuration" not in out and out.get("startTime") and out.get("endTime"):
         out["totalDuration"] = out["endTime"] - out["startTime"]
     if "bridgeDuration" not in out and out.get("bridgeTime") and out.get("endTime"):
         out["bridgeDuration"] = out["endTime"] - out["bridgeTime"]
     for key in ("customerNumber", "hotline", "cno", "clientNumber"):
         if key in out:
+            if isinstance(out[key], (dict, list)):
+                raise ValueError(f"field {names[key]!r} must be a string")
             out[key] = str(out[key])  # keep raw digits (leading 0s!); the mapping normalises phones
     direction_value = str(out.pop("direction", "")).strip().lower()
     for direction, values in directions.items():
@@ -115,36 +118,40 @@ def normalise_cdr(raw: Mapping[str, Any], fields: Mapping[str, str], directions:
 class SignedCdrWebhook(WebhookHandler):
     """Verifies and normalises generic CDR pushes (see the module docstring)."""
 
+    max_body = 2 * 1024 * 1024
+    max_records = 2000
+
     def handle(self, req: WebhookRequest) -> WebhookResult:
         config = self.connector.config
         secret = config.get("webhook_secret")
         if not secret:
             raise WebhookRejected("CDR push is not enabled for this instance (no webhook_secret)", status=404)
-        timestamp = (req.header(TIMESTAMP_HEADER) or "").strip()
+        inputs.check_body_size(req.body, self.max_body)
         signature = (req.header(SIGNATURE_HEADER) or "").strip().lower()
         if signature.startswith("sha256="):
             signature = signature[len("sha256="):]
-        if not timestamp.isdigit():
-            raise WebhookRejected(f"missing or malformed {TIMESTAMP_HEADER}")
-        if abs(time.time() - int(timestamp)) > config.get("webhook_tolerance", 300):
-            raise WebhookRejected(f"{TIMESTAMP_HEADER} is outside the allowed window (replayed or clock skew)")
-        if not signature or not hmac.compare_digest(signature, cdr_push_signature(secret, timestamp, req.body)):
+        timestamp = inputs.check_timestamp(req.header(TIMESTAMP_HEADER), TIMESTAMP_HEADER, config.get("webhook_tolerance", 300))
+        # compare_digest refuses non-ASCII text with a TypeError: such a signature is just wrong.
+        if not signature or not signature.isascii() \
+                or not hmac.compare_digest(signature, cdr_push_signature(secret, timestamp, req.body)):
             raise WebhookRejected(f"bad {SIGNATURE_HEADER}")
-        try:
-            payload = json.loads(req.body)
-        except ValueError:
-            raise WebhookRejected("body is not JSON", status=400) from None
+        payload = inputs.parse_json(req.body)
         items = payload if isinstance(payload, list) else [payload]
+        if len(items) > self.max_records:
+            raise WebhookRejected(f"push carries {len(items)} CDRs; at most {self.max_records} per request", status=413)
+        zone = inputs.zone_of(config)
         fields = {**DEFAULT_FIELDS, **(config.get("webhook_fields") or {})}
         directions = {**DEFAULT_DIRECTIONS, **(config.get("webhook_directions") or {})}
         records: list[tuple[str, Record]] = []
-        for item in items:
+        for index, item in enumerate(items):
             if not isinstance(item, dict):
-                raise WebhookRejected("each CDR must be a JSON object", status=400)
+                raise WebhookRejected(f"CDR {index + 1} is not a JSON object", status=400)
             try:
-                stream, cdr = normalise_cdr(item, fields, directions)
+                stream, cdr = normalise_cdr(item, fields, directions, zone)
+            except WebhookRejected as exc:
+                raise WebhookRejected(f"malformed CDR {index + 1}: {exc.message}", status=400) from None
             except (ValueError, TypeError) as exc:
-                raise WebhookRejected(f"malformed CDR: {exc}", status=400) from None
+                raise WebhookRejected(f"malformed CDR {index + 1}: {exc}", status=400) from None
             updated = datetime.fromtimestamp(cdr["startTime"], tz=timezone.utc) if cdr.get("startTime") else None
             records.append((stream, Record(native_id=cdr["uniqueId"], data=cdr, updated_at=updated,
                                            dedupe_key=f"cdr:{cdr['uniqueId']}")))

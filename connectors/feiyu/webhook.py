@@ -19,7 +19,7 @@ import hmac
 import json
 from typing import Any
 
-from hub.connector import WebhookHandler, WebhookRejected, WebhookRequest, WebhookResult
+from hub.connector import WebhookHandler, WebhookRejected, WebhookRequest, WebhookResult, inputs
 
 from connectors.feiyu import normalize
 from connectors.feiyu.streams import lead_record
@@ -37,6 +37,10 @@ def _leads(body: Any) -> list[Any]:
 
 
 class FeiyuPushWebhook(WebhookHandler):
+    #: A push rule sends one lead per request; batches are accepted up to these limits.
+    max_body = 4 * 1024 * 1024
+    max_records = 5000
+
     def handle(self, req: WebhookRequest) -> WebhookResult:
         config = self.connector.config
         expected = config.get("push_token")
@@ -45,18 +49,19 @@ class FeiyuPushWebhook(WebhookHandler):
         given = req.header(config["push_token_header"]) or req.args.get(config["push_token_param"]) or ""
         if not hmac.compare_digest(given.encode(), expected.encode()):
             raise WebhookRejected("missing or wrong push token", status=401)
-        try:
-            body = json.loads(req.body)
-        except (ValueError, UnicodeDecodeError):
-            raise WebhookRejected("push body is not JSON", status=400) from None
+        inputs.check_body_size(req.body, self.max_body)
+        body = inputs.parse_json(req.body, what="push body")
+        leads = _leads(body)
+        if len(leads) > self.max_records:
+            raise WebhookRejected(f"push carries {len(leads)} leads; at most {self.max_records} per request", status=413)
         records = []
-        for raw in _leads(body):
+        for index, raw in enumerate(leads):
             if not isinstance(raw, dict):
-                raise WebhookRejected("each pushed lead must be a JSON object", status=400)
+                raise WebhookRejected(f"pushed lead {index + 1} is not a JSON object", status=400)
             lead = normalize.from_push(raw, config["push_field_map"])
-            clue_id = str(lead.get("clue_id") or "")
-            if not clue_id.isdigit():
-                raise WebhookRejected("pushed lead has no numeric clue_id", status=400)
+            if lead.get("clue_id") in (None, ""):
+                raise WebhookRejected(f"pushed lead {index + 1} has no clue_id", status=400)
+            clue_id = inputs.parse_id(lead["clue_id"], f"lead {index + 1}: clue_id")
             lead["clue_id"] = clue_id
             records.append(("leads", lead_record(lead, dedupe_key=f"clue:{clue_id}")))
         if not records:

@@ -22,7 +22,6 @@ WeCom's three retries collapse into one inbox row.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -30,7 +29,7 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 from xml.etree.ElementTree import ParseError
 
-from hub.connector import Record, WebhookHandler, WebhookRejected, WebhookRequest, WebhookResult
+from hub.connector import Record, WebhookHandler, WebhookRejected, WebhookRequest, WebhookResult, inputs
 
 from connectors.wecom import crypto
 from connectors.wecom.streams import relation_id
@@ -39,7 +38,7 @@ CONTACT_CHANGES = frozenset(
     {"add_external_contact", "add_half_external_contact", "edit_external_contact", "del_external_contact", "del_follow_user", "transfer_fail"}
 )
 DELETIONS = frozenset({"del_external_contact", "del_follow_user"})
-MAX_BODY = 64 * 1024
+MAX_BODY = 64 * 1024  # one encrypted event is a few KiB
 
 
 def parse_xml(data: bytes | str) -> dict[str, str]:
@@ -52,6 +51,9 @@ def parse_xml(data: bytes | str) -> dict[str, str]:
 
 
 class WeComWebhook(WebhookHandler):
+    max_body = MAX_BODY
+    max_records = 1  # one event per callback
+
     def _settings(self) -> tuple[str, str, str]:
         config = self.connector.config
         token, key = config.get("callback_token"), config.get("encoding_aes_key")
@@ -66,12 +68,11 @@ class WeComWebhook(WebhookHandler):
 
     def _verified(self, req: WebhookRequest, token: str, encrypted: str) -> None:
         signature = req.args.get("msg_signature") or ""
-        timestamp = req.args.get("timestamp") or ""
         nonce = req.args.get("nonce") or ""
-        if not signature or not timestamp.isdigit() or not nonce:
+        if not signature or not nonce:
             raise WebhookRejected("msg_signature, timestamp and nonce are required", status=400)
-        if abs(time.time() - int(timestamp)) > int(self.connector.config.get("timestamp_tolerance") or 300):
-            raise WebhookRejected("timestamp outside the accepted window", status=401)
+        tolerance = int(self.connector.config.get("timestamp_tolerance") or 300)
+        timestamp = inputs.check_timestamp(req.args.get("timestamp"), "timestamp", tolerance, missing_status=400)
         if not crypto.verify_signature(token, timestamp, nonce, encrypted, signature):
             raise WebhookRejected("bad msg_signature", status=401)
 
@@ -92,8 +93,7 @@ class WeComWebhook(WebhookHandler):
             return WebhookResult(records=[], body=self._decrypt(key, echostr, corp_id))
         if req.method.upper() != "POST":
             raise WebhookRejected("only GET (verification) and POST (events) are accepted", status=405)
-        if len(req.body) > MAX_BODY:
-            raise WebhookRejected("callback body too large", status=413)
+        inputs.check_body_size(req.body, self.max_body)
         envelope = parse_xml(req.body)
         encrypted = envelope.get("Encrypt") or ""
         if not encrypted:
@@ -107,13 +107,14 @@ class WeComWebhook(WebhookHandler):
         """Records for one decrypted event (see the module docstring)."""
         kind, change = event.get("Event", ""), event.get("ChangeType", "")
         created = event.get("CreateTime", "")
-        when = datetime.fromtimestamp(int(created), timezone.utc) if created.isdigit() else None
+        seconds = inputs.parse_epoch(created, "CreateTime") if created else None
+        when = datetime.fromtimestamp(seconds, timezone.utc) if seconds is not None else None
         sender = event.get("FromUserName", "")
         if event.get("MsgType") == "event" and kind == "change_external_contact" and change in CONTACT_CHANGES:
             external_userid, userid = event.get("ExternalUserID", ""), event.get("UserID", "")
             if not external_userid or not userid:
                 raise WebhookRejected(f"{change} without ExternalUserID/UserID", status=400)
-            details: dict[str, Any] = {"change_type": change, "create_time": int(created) if created.isdigit() else None}
+            details: dict[str, Any] = {"change_type": change, "create_time": seconds}
             for field, name in (("State", "state"), ("WelcomeCode", "welcome_code"), ("Source", "source"), ("FailReason", "fail_reason")):
                 if field in event:
                     details[name] = event[field]
@@ -130,7 +131,7 @@ class WeComWebhook(WebhookHandler):
             tag_id, tag_type = event.get("Id", ""), event.get("TagType", "")
             if not tag_id:
                 raise WebhookRejected("change_external_tag without Id", status=400)
-            data = {"id": tag_id, "event": {"change_type": change, "tag_type": tag_type, "create_time": int(created) if created.isdigit() else None}}
+            data = {"id": tag_id, "event": {"change_type": change, "tag_type": tag_type, "create_time": seconds}}
             if event.get("StrategyId"):
                 data["event"]["strategy_id"] = event["StrategyId"]
             record = Record(

@@ -11,6 +11,7 @@ from hub.connector.errors import (
     scrubbed,
 )
 from hub.connector.fields import Secret, secret_field_names, secret_values
+from hub.connector import inputs
 from hub.connector.sandbox import Sandbox
 from hub.connector.records import ReadBatch, Record, WebhookRequest, WebhookResult, WriteResult
 
@@ -35,6 +36,7 @@ __all__ = [
     "WebhookRequest",
     "WebhookResult",
     "WriteResult",
+    "inputs",
     "scrubbed",
     "secret_field_names",
     "secret_values",

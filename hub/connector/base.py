@@ -100,8 +100,16 @@ class WebhookHandler:
     """Verifies and parses pushes from the remote system.
 
     ``handle`` raises :class:`~hub.connector.errors.WebhookRejected` for anything not
-    provably from the sender (bad signature, stale timestamp, malformed body).
+    provably from the sender (bad signature, stale timestamp, malformed body). Parse what the
+    sender controls with :mod:`hub.connector.inputs`, never by hand.
     """
+
+    #: Largest body (bytes) this door accepts; the hub refuses a larger one with 413 before
+    #: reading it (see :func:`hub.connector.inputs.read_bounded`).
+    max_body: ClassVar[int] = 64 * 1024
+    #: Most records one push may carry; more is refused with 413, so a push is stored in
+    #: bounded time.
+    max_records: ClassVar[int] = 1000
 
     def __init__(self, connector: "Connector"):
         self.connector = connector

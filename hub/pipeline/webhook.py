@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from hub.connector import WebhookRejected, WebhookRequest, WebhookResult
+from hub.connector import WebhookRejected, WebhookRequest, WebhookResult, inputs
 from hub.pipeline.ingest import store_records
 
 log = logging.getLogger(__name__)
@@ -16,6 +16,7 @@ def ingest_webhook(runtime, instance: str, request: WebhookRequest) -> WebhookRe
     if handler is None:
         raise WebhookRejected(f"connector instance {instance!r} accepts no webhooks", status=404)
     result = handler.handle(request)
+    check_records(handler, result)
     if not result.records:
         return result
     by_stream: dict[str, list] = {}
@@ -32,3 +33,17 @@ def ingest_webhook(runtime, instance: str, request: WebhookRequest) -> WebhookRe
 
         _safely("processing", enqueue_process, runtime, inserted)
     return result
+
+
+def check_records(handler, result: WebhookResult) -> None:
+    """The last line of defence whatever the connector parsed: a push is bounded in records
+    (:attr:`~hub.connector.WebhookHandler.max_records`), every payload is storable in JSONB
+    and every source time is timezone-aware — else the sender gets a 4xx and nothing is
+    stored (instead of a 500 at insert)."""
+    limit = int(getattr(handler, "max_records", 0) or 0)
+    if limit and len(result.records) > limit:
+        raise WebhookRejected(f"push carries {len(result.records)} records; this door accepts at most {limit}", status=413)
+    for index, (_stream, record) in enumerate(result.records):
+        inputs.ensure_storable(record.data, what=f"record {index + 1}")
+        if record.updated_at is not None and record.updated_at.utcoffset() is None:
+            raise WebhookRejected(f"record {index + 1} has a time without a time zone", status=400)

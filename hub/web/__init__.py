@@ -15,6 +15,10 @@ from flask import Flask
 from hub.runtime import Runtime
 
 
+#: The app-wide body cap (bytes), ``HUB_MAX_CONTENT_LENGTH`` to change it.
+MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+
 def create_app(runtime: Runtime | None = None, *, sandboxes: bool | None = None) -> Flask:
     """Build the app. ``runtime`` defaults to one loaded from ``HUB_CONFIG``.
 
@@ -24,6 +28,9 @@ def create_app(runtime: Runtime | None = None, *, sandboxes: bool | None = None)
     app = Flask(__name__, static_folder=None)  # assets live in the UI blueprint (/ui/static)
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    # Every request body is bounded: a larger Content-Length is refused (413) before reading,
+    # a chunked body is cut off at the limit. Webhook doors have their own, smaller limits.
+    app.config["MAX_CONTENT_LENGTH"] = int(os.environ.get("HUB_MAX_CONTENT_LENGTH") or MAX_CONTENT_LENGTH)
     runtime = runtime or Runtime.from_env(os.environ.get("HUB_CONFIG"))
     app.extensions["hub"] = runtime
 

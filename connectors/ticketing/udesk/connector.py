@@ -8,6 +8,7 @@ Config keys
 ``page_size``          tickets per page, 1–100 (default 100)
 ``idempotency_field``  optional ticket custom field (``TextField_…``) that records the write key
 ``webhook_token``      shared secret expected as ``?token=`` / ``X-Udesk-Token`` on pushes (secret)
+``timezone``           zone of pushed times without an offset (default ``Asia/Shanghai``)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import cached_property
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from hub.connector import CheckFailed, Connector, ConnectorError, PermanentError, RateLimit, Secret
+from hub.connector import CheckFailed, Connector, ConnectorError, PermanentError, RateLimit, Secret, inputs
 
 from connectors.ticketing.udesk.client import UdeskClient
 from connectors.ticketing.udesk.sandbox import UdeskSandbox
@@ -35,6 +36,8 @@ class UdeskConfig(Schema):
     page_size = fields.Integer(load_default=100, validate=validate.Range(1, 100))
     idempotency_field = fields.String(load_default=None, validate=validate.Regexp(r"^(TextField|SelectField)_\d+$"))
     webhook_token = Secret(load_default=None, validate=validate.Length(min=16))
+    #: The zone of pushed times without a UTC offset (an IANA name).
+    timezone = inputs.TimeZone(load_default=inputs.DEFAULT_ZONE)
 
 
 class UdeskConnector(Connector):

@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import json
 
-from hub.connector import Record, WebhookHandler, WebhookRejected, WebhookRequest, WebhookResult
+from hub.connector import Record, WebhookHandler, WebhookRejected, WebhookRequest, WebhookResult, inputs
 
 from connectors.ticketing.udesk.signing import token_matches
-from connectors.ticketing.udesk.streams import annotate, parse_udesk_time
+from connectors.ticketing.udesk.streams import annotate
 
 TICKET_ACTIONS = ("Ticket_create", "Ticket_update")
 
 
 class UdeskWebhook(WebhookHandler):
+    max_body = 512 * 1024  # one ticket with its custom fields
+    max_records = 1
+
     def handle(self, req: WebhookRequest) -> WebhookResult:
         expected = self.connector.config.get("webhook_token")
         if not expected:
@@ -32,20 +35,18 @@ class UdeskWebhook(WebhookHandler):
         presented = req.args.get("token") or req.header("X-Udesk-Token")
         if not token_matches(presented, expected):
             raise WebhookRejected("missing or wrong Udesk webhook token")
-        try:
-            event = json.loads(req.body)
-            action = event["action"]
-            message = event["message"]
-        except (ValueError, KeyError, TypeError):
-            raise WebhookRejected("body is not a Udesk {action, message} event", status=400) from None
+        inputs.check_body_size(req.body, self.max_body)
+        event = inputs.parse_json(req.body)
+        if not isinstance(event, dict) or "action" not in event or "message" not in event:
+            raise WebhookRejected("body is not a Udesk {action, message} event", status=400)
+        action, message = event["action"], event["message"]
         ok = WebhookResult(body=json.dumps({"code": 1000}), content_type="application/json")
         if action not in TICKET_ACTIONS:
             return ok
-        try:
-            ticket_id = str(int(message["id"]))
-            updated = parse_udesk_time(message["updated_at"])
-        except (KeyError, TypeError, ValueError):
-            raise WebhookRejected("ticket event without a usable id / updated_at", status=400) from None
+        if not isinstance(message, dict) or "id" not in message or "updated_at" not in message:
+            raise WebhookRejected("ticket event without an id / updated_at", status=400)
+        ticket_id = inputs.parse_id(message["id"], "message.id")
+        updated = inputs.parse_time(message["updated_at"], "message.updated_at", inputs.zone_of(self.connector.config))
         record = Record(native_id=ticket_id, data=annotate(message), updated_at=updated,
                         dedupe_key=f"udesk:ticket:{ticket_id}:{message['updated_at']}")
         ok.records = [("tickets", record)]

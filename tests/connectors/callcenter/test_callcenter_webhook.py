@@ -74,7 +74,7 @@ def test_unsigned_or_stale_pushes_are_rejected(make_clink, tamper):
 @pytest.mark.parametrize("body, reason", [
     ({"caller": "13812345678", "call_direction": "IN"}, "no call id"),
     (_vendor_cdr(call_direction="SIDEWAYS"), "unknown direction"),
-    (_vendor_cdr(begin_at="yesterday"), "unrecognised time"),
+    (_vendor_cdr(begin_at="yesterday"), "begin_at is not a time"),
 ])
 def test_malformed_cdrs_are_refused_with_400(make_clink, body, reason):
     with pytest.raises(WebhookRejected, match=reason) as info:

@@ -1,5 +1,5 @@
 """Entry point module of the ticketing plugin: registers Udesk (tickets stream, create/update
-sink, trigger webhook) and Sobot 智齿 (ticket-creation sink)."""
+sink, trigger webhook) and Sobot 智齿 (tickets stream and ticket-creation sink)."""
 
 from hub.hookspecs import hookimpl
 

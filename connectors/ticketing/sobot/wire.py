@@ -59,7 +59,7 @@ def json_answer(session: requests.Session, method: str, url: str, where: str, **
     if not isinstance(body, dict):
         raise TransientError(f"Sobot {where}: answer is not a JSON object (HTTP {response.status_code})")
     if "ret_code" not in body:
-        # The legacy ws-open family is only partly documented: say what came back (keys only).
+        # Say what came back (keys only): never the values, which may carry customer data.
         keys = ", ".join(sorted(str(k) for k in body)[:10])
         raise PermanentError(f"Sobot {where}: answer without ret_code (keys: {keys})")
     body["ret_code"] = str(body["ret_code"])

@@ -1,5 +1,10 @@
-"""Sobot (智齿) ticket sink: the get_token signature, one cached token refreshed once when
-refused, tickets opened with the mapped payload, idempotency, error mapping, no leaked secrets."""
+"""Sobot (智齿) Open Platform 5.0: the get_token signature, one cached token refreshed once when
+refused, tickets opened through save_user_ticket with the mapped payload, the tickets stream
+(query_tickets_by_update_time), idempotency, error mapping, no leaked secrets.
+
+Wire shapes from taadis/zhichi (``ticket/save_user_ticket.go``,
+``ticket/query_tickets_by_update_time.go``, ``client/http_client.go``) and shizg666/homeauto-v3
+(``SobotUtils.java``, ``SobotSaveUserTicketResponseItemDTO.java``)."""
 
 from __future__ import annotations
 
@@ -12,10 +17,12 @@ import requests
 from hub.connector import CheckFailed, DictState, PermanentError, RateLimitedError, TransientError
 from hub.mapping import canonical_view, load_mapping
 
-from connectors.ticketing.sobot.sandbox import APP_KEY, APPID, COMPANY_ID, PARAM_ERROR
+from connectors.ticketing.sobot.sandbox import APP_KEY, APPID, COMPANY_ID, PARAM_ERROR, TICKET_FROM, TICKET_TYPEID
 from connectors.ticketing.sobot.signing import sobot_sign, token_params
 
-MAPPING = Path(__file__).resolve().parents[3] / "mappings" / "sobot.tickets.out.yaml"
+MAPPINGS = Path(__file__).resolve().parents[3] / "mappings"
+MAPPING = MAPPINGS / "sobot.tickets.out.yaml"
+SAVE = "/api/ws/5/ticket/save_user_ticket"
 
 
 def calls(router, suffix: str) -> int:
@@ -48,7 +55,7 @@ def test_the_token_is_fetched_once_and_reused_across_writes_and_instances(make_s
     first.write("tickets", payload, idempotency_key="k2")
     make_sobot().write("tickets", payload, idempotency_key="k3")
     assert calls(sobot_router, "/api/get_token") == 1
-    assert calls(sobot_router, "/ws-open/ticket/ticket_api") == 3
+    assert calls(sobot_router, "/api/ws/5/ticket/save_user_ticket") == 3
 
 
 def test_the_token_is_shared_through_redis_until_shortly_before_expiry(make_sobot, sobot_router, redis_conn):
@@ -68,7 +75,7 @@ def test_an_expired_token_is_refetched_and_the_call_retried_once(make_sobot, sob
     result = connector.write("tickets", payload, idempotency_key="k2")
     assert result.created and len(sandbox.effects("tickets")) == 2
     assert calls(sobot_router, "/api/get_token") == 2
-    assert calls(sobot_router, "/ws-open/ticket/ticket_api") == 3
+    assert calls(sobot_router, "/api/ws/5/ticket/save_user_ticket") == 3
 
 
 def test_a_token_refused_twice_is_transient(make_sobot, sobot_router):
@@ -79,27 +86,63 @@ def test_a_token_refused_twice_is_transient(make_sobot, sobot_router):
 
 
 # -- tickets --------------------------------------------------------------------------------
-def test_the_mapped_contact_opens_a_ticket_with_sobots_fields(make_sobot, sobot_router):
+def test_the_mapped_contact_opens_a_ticket_through_save_user_ticket(make_sobot, sobot_router):
+    """The body is save_user_ticket's (taadis/zhichi SaveUserTicketRequest: companyid,
+    ticket_title, ticket_content, user_tels, ticket_typeid, ticket_from, first_contact_*),
+    POSTed to /api/ws/5/ticket/save_user_ticket with the token header; the answer's
+    item.ticketid (homeauto-v3 SobotSaveUserTicketResponseItemDTO) is the ticket id. The old
+    legacy addCustomerTicket call is not served by the 5.0 sandbox."""
     view = canonical_view(42, {"name": "王小明", "stage": "意向"}, {"phone": ["+8613812345678"]})
     payload = load_mapping(MAPPING).apply(view)
     result = make_sobot().write("tickets", payload, idempotency_key="crm:tickets:42:abc")
     (effect,) = sobot_router.sandbox.effects("tickets")
-    sent = effect["data"]
     assert result.created and result.native_id == effect["ticketid"]
-    assert sent["soruce"] == 0 and "source" not in sent  # Sobot's own misspelling
-    assert sent == {"companyId": COMPANY_ID, "ticketTitle": "跟进客户：王小明", "ticketStartWay": 2,
-                    "ticketContent": "客户 王小明（意向）需要跟进。\n\n[huiliu:crm:tickets:42:abc]",
-                    "customerPhone": "13812345678", "soruce": 0, "ticketStatus": 0, "ticketLevel": 1}
+    assert effect["data"] == {
+        "companyid": COMPANY_ID, "ticket_title": "跟进客户：王小明",
+        "ticket_content": "客户 王小明（意向）需要跟进。\n\n[huiliu:crm:tickets:42:abc]",
+        "ticket_typeid": TICKET_TYPEID, "ticket_from": TICKET_FROM, "user_tels": "13812345678",
+        "first_contact_type": 2, "first_contact_info": "13812345678"}
     ticket = sobot_router.sandbox.tickets[result.native_id]
-    assert ticket["customerId"] == sobot_router.sandbox.customers[0]["id"]  # the existing 王小明, found by mobile
+    assert ticket["userid"] == sobot_router.sandbox.customers[0]["id"]  # the existing 王小明, found by mobile
+    assert calls(sobot_router, SAVE) == 1
 
 
-def test_an_email_only_contact_is_filed_by_email_and_config_defaults_apply(make_sobot, sobot_router):
-    payload = {"ticketTitle": "企微新好友咨询", "customerEmail": "lijing@example.cn"}
-    make_sobot(ticket_level=3, ticket_status=1).write("tickets", payload, idempotency_key="k1")
+def test_an_email_only_contact_is_filed_by_email_and_the_payload_may_pick_the_category(make_sobot, sobot_router):
+    payload = {"ticket_title": "企微新好友咨询", "user_email": "lijing@example.cn", "ticket_from": "1"}
+    make_sobot(first_contact_type=1).write("tickets", payload, idempotency_key="k1")
     sent = sobot_router.sandbox.effects("tickets")[0]["data"]
-    assert (sent["ticketStartWay"], sent["customerEmail"], sent["ticketLevel"], sent["ticketStatus"]) == (1, "lijing@example.cn", 3, 1)
-    assert sent["ticketContent"].startswith("企微新好友咨询")  # the title stands in for missing content
+    assert (sent["user_email"], sent["first_contact_type"], sent["ticket_from"]) == ("lijing@example.cn", 1, "1")
+    assert "user_tels" not in sent and sent["ticket_typeid"] == TICKET_TYPEID
+    assert sent["ticket_content"].startswith("企微新好友咨询")  # the title stands in for missing content
+
+
+def test_sobot_refuses_a_ticket_without_its_required_category(make_sobot, sobot_router):
+    """ticket_typeid is required ("工单分类ID，叶子节点的分类ID"): a wrong one is refused permanently."""
+    with pytest.raises(PermanentError) as info:
+        make_sobot(ticket_typeid="not-a-leaf").write("tickets", sobot_router.sandbox.sample_payload("tickets"),
+                                                    idempotency_key="k1")
+    assert info.value.code == PARAM_ERROR and "ticket_typeid" in info.value.message
+
+
+@pytest.mark.parametrize("missing", ["ticket_typeid", "ticket_from"])
+def test_the_config_requires_the_category_and_source(sobot_router, missing):
+    from marshmallow import ValidationError
+    from connectors.ticketing.sobot.connector import SobotConnector
+    raw = sobot_router.sandbox.config_for(sobot_router.base_url)
+    del raw[missing]
+    with pytest.raises(ValidationError, match=missing):
+        SobotConnector.validate_config(raw)
+
+
+def test_the_5_0_api_reads_the_token_header_only(sobot_router):
+    """Open Platform 5.0 takes the token in the ``token`` header (taadis/zhichi http_client.go)."""
+    url = sobot_router.base_url
+    token = requests.get(url + "/api/get_token", params=token_params(APPID, APP_KEY)).json()["item"]["token"]
+    body = {"companyid": COMPANY_ID, "ticket_title": "t", "ticket_content": "c", "ticket_typeid": TICKET_TYPEID,
+            "ticket_from": "0", "user_tels": "13812345678", "access_token": token}
+    assert requests.post(url + SAVE, json=body).json()["ret_code"] == "900001"
+    answer = requests.post(url + SAVE, json=body, headers={"token": token}).json()
+    assert answer["ret_code"] == "000000" and len(answer["item"]["ticketid"]) == 32
 
 
 def test_the_same_key_twice_opens_one_ticket_even_across_instances(make_sobot, sobot_router):
@@ -120,22 +163,22 @@ def test_a_write_for_an_existing_ticket_opens_a_new_one(make_sobot, sobot_router
 
 
 @pytest.mark.parametrize("payload, problem", [
-    ({"ticketTitle": "无联系方式"}, "customerPhone or customerEmail"),
-    ({"customerPhone": "13812345678"}, "ticketTitle"),
-    ({"ticketTitle": "x", "customerPhone": "13812345678", "ticketLevel": "high"}, "ticketLevel"),
+    ({"ticket_title": "无联系方式"}, "user_tels or user_email"),
+    ({"user_tels": "13812345678"}, "ticket_title"),
+    ({"ticket_title": "x", "user_tels": "13812345678", "ticket_from": "微信"}, "ticket_from"),
 ])
 def test_unusable_payloads_are_permanent_without_a_call(make_sobot, sobot_router, payload, problem):
     with pytest.raises(PermanentError, match=problem):
         make_sobot().write("tickets", payload, idempotency_key="k1")
-    assert calls(sobot_router, "/ws-open/ticket/ticket_api") == 0
+    assert calls(sobot_router, "/api/ws/5/ticket/save_user_ticket") == 0
 
 
 def test_long_text_is_cut_to_sobots_limits_keeping_the_marker(make_sobot, sobot_router):
-    payload = {"ticketTitle": "标" * 400, "ticketContent": "内容" * 2000, "customerPhone": "13812345678"}
+    payload = {"ticket_title": "标" * 400, "ticket_content": "内容" * 2000, "user_tels": "13812345678"}
     make_sobot().write("tickets", payload, idempotency_key="k-long")
     sent = sobot_router.sandbox.effects("tickets")[0]["data"]
-    assert len(sent["ticketTitle"]) == 300 and len(sent["ticketContent"]) == 3000
-    assert sent["ticketContent"].endswith("[huiliu:k-long]")
+    assert len(sent["ticket_title"]) == 300 and len(sent["ticket_content"]) == 3000
+    assert sent["ticket_content"].endswith("[huiliu:k-long]")
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -175,7 +218,7 @@ def test_a_refused_ticket_is_permanent_with_sobots_code_and_message(make_sobot, 
     with pytest.raises(PermanentError) as info:
         make_sobot(company_id="not-our-company").write("tickets", sobot_router.sandbox.sample_payload("tickets"),
                                                      idempotency_key="k1")
-    assert info.value.code == PARAM_ERROR and "companyId" in info.value.message
+    assert info.value.code == PARAM_ERROR and "companyid" in info.value.message
 
 
 def test_an_unknown_system_error_is_transient(make_sobot, sobot_router):

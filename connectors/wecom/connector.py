@@ -1,8 +1,11 @@
 """The WeCom (企业微信) connector: customers, follow users and tags in; remarks, tags,
 channel codes and transfers out; encrypted callbacks pushed.
 
-Streams: ``external_contacts``, ``follow_users``, ``corp_tags`` (:mod:`.streams`).
-Sinks: ``remark``, ``tags``, ``channel_codes``, ``transfers`` (:mod:`.sinks`).
+Streams: ``external_contacts``, ``follow_users``, ``corp_tags`` (:mod:`.streams`),
+``group_chats`` (:mod:`.groups`), ``chat_messages`` (:mod:`.archive`), ``message_results``
+(:mod:`.messages`), ``unassigned`` (:mod:`.members`).
+Sinks: ``remark``, ``tags``, ``channel_codes``, ``transfers`` (:mod:`.sinks`), ``welcome``
+and ``messages`` (:mod:`.messages`).
 Webhook: :class:`~connectors.wecom.webhook.WeComWebhook`. Sandbox: :mod:`.sandbox`.
 """
 
@@ -21,6 +24,12 @@ from connectors.wecom.sinks import ChannelCodesSink, RemarkSink, TagsSink, Trans
 from connectors.wecom.streams import CorpTagsStream, ExternalContactsStream, FollowUsersStream
 from connectors.wecom.tags import TagCatalog
 from connectors.wecom.webhook import WeComWebhook
+from connectors.wecom.archive.backends import ArchiveUnavailable, backend_for
+from connectors.wecom.archive.keys import KeyError_, KeyRing
+from connectors.wecom.archive.stream import ChatMessagesStream
+from connectors.wecom.groups import GroupChatsStream
+from connectors.wecom.members import UnassignedStream
+from connectors.wecom.messages import MessageResultsStream, MessagesSink, WelcomeSink
 
 
 def rate_limits_for(config: dict[str, Any]) -> tuple[RateLimit, ...]:
@@ -40,17 +49,26 @@ class WeComConnector(Connector):
         "external_contacts": ExternalContactsStream,
         "follow_users": FollowUsersStream,
         "corp_tags": CorpTagsStream,
+        "group_chats": GroupChatsStream,
+        "chat_messages": ChatMessagesStream,
+        "message_results": MessageResultsStream,
+        "unassigned": UnassignedStream,
     }
     sinks = {
         "remark": RemarkSink,
         "tags": TagsSink,
         "channel_codes": ChannelCodesSink,
         "transfers": TransfersSink,
+        "welcome": WelcomeSink,
+        "messages": MessagesSink,
     }
     webhook = WeComWebhook
     #: Defaults; an instance's own (configurable) limits are on ``self.rate_limits``.
     rate_limits = rate_limits_for({})
     sandbox = WeComSandbox
+    #: A WelcomeCode works once and a customer takes one mass message a day: the standard
+    #: suite writes a fresh sample for its new-key check.
+    suite_options = {"fresh_payload_sinks": ("welcome", "messages")}
 
     def __init__(self, instance: str, config: Any, **kwargs: Any):
         super().__init__(instance, config, **kwargs)
@@ -81,3 +99,29 @@ class WeComConnector(Connector):
             raise CheckFailed(f"WeCom rejected the configuration: {exc.message}", code=exc.code) from None
         except ConnectorError as exc:
             raise CheckFailed(f"WeCom unreachable: {exc.message}", code=exc.code) from None
+        self.check_archive()
+
+    def check_archive(self) -> None:
+        """When the chat archive is configured (private keys or archive_secret): the keys
+        load and the backend works — for ``sdk``, the library at ``sdk_path`` loads and
+        initialises. A missing SDK is a clear CheckFailed, never a download."""
+        config = self.config
+        if not config.get("archive_private_keys") and not config.get("archive_secret"):
+            return
+        try:
+            KeyRing(config.get("archive_private_keys"))
+        except KeyError_ as exc:
+            raise CheckFailed(f"chat archive: {exc}") from None
+        if not config.get("archive_private_keys"):
+            raise CheckFailed("chat archive: archive_private_keys is empty; add the RSA private key for each publickey_ver")
+        backend = backend_for(self)
+        try:
+            backend.check()
+        except ArchiveUnavailable as exc:
+            raise CheckFailed(f"chat archive: {exc.message}") from None
+        except ConnectorError as exc:
+            raise CheckFailed(f"chat archive: {exc.message}", code=exc.code) from None
+        finally:
+            close = getattr(backend, "close", None)
+            if close:
+                close()

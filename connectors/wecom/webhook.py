@@ -31,7 +31,7 @@ from xml.etree.ElementTree import ParseError
 
 from hub.connector import Record, WebhookHandler, WebhookRejected, WebhookRequest, WebhookResult, inputs
 
-from connectors.wecom import crypto
+from connectors.wecom import callbacks, crypto
 from connectors.wecom.streams import relation_id
 
 CONTACT_CHANGES = frozenset(
@@ -99,8 +99,10 @@ class WeComWebhook(WebhookHandler):
         if not encrypted:
             raise WebhookRejected("callback has no Encrypt element", status=400)
         self._verified(req, token, encrypted)
-        event = parse_xml(self._decrypt(key, encrypted, corp_id))
-        return WebhookResult(records=self.records(event), body="success")
+        plain = self._decrypt(key, encrypted, corp_id)
+        event = parse_xml(plain)
+        more, writes = callbacks.more_for(self.connector, event, plain)  # groups, members, welcome
+        return WebhookResult(records=self.records(event) + more, writes=writes, body="success")
 
     @staticmethod
     def records(event: dict[str, str]) -> list[tuple[str, Record]]:

@@ -13,7 +13,7 @@ from hub.connector.errors import (
 from hub.connector.fields import Secret, secret_field_names, secret_values
 from hub.connector import inputs
 from hub.connector.sandbox import Sandbox
-from hub.connector.records import ReadBatch, Record, WebhookRequest, WebhookResult, WriteResult
+from hub.connector.records import ReadBatch, Record, UrgentWrite, WebhookRequest, WebhookResult, WriteResult
 
 __all__ = [
     "CheckFailed",
@@ -31,6 +31,7 @@ __all__ = [
     "StateStore",
     "Stream",
     "TransientError",
+    "UrgentWrite",
     "WebhookHandler",
     "WebhookRejected",
     "WebhookRequest",

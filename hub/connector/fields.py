@@ -19,6 +19,18 @@ class Secret(fields.String):
         super().__init__(metadata=metadata, **kwargs)
 
 
+class SecretMap(fields.Dict):
+    """A mapping of names to secret strings (e.g. RSA private keys by version): every
+    value is masked like a :class:`Secret`."""
+
+    def __init__(self, **kwargs):
+        metadata = dict(kwargs.pop("metadata", {}) or {})
+        metadata["secret"] = True
+        kwargs.setdefault("keys", fields.String())
+        kwargs.setdefault("values", fields.String())
+        super().__init__(metadata=metadata, **kwargs)
+
+
 def secret_field_names(schema: Schema) -> list[str]:
     """Top-level and nested field paths marked secret in ``schema``."""
     names: list[str] = []
@@ -39,4 +51,6 @@ def secret_values(schema: Schema, data: dict) -> list[str]:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, str) and node:
             out.append(node)
+        elif isinstance(node, dict):  # a SecretMap
+            out.extend(v for v in node.values() if isinstance(v, str) and v)
     return out

@@ -67,6 +67,23 @@ class WebhookRequest:
 
 
 @dataclass
+class UrgentWrite:
+    """A write a push makes time-critical, to a sink of the same connector instance (a
+    WeCom welcome message must be sent within 20 seconds of its callback).
+
+    The hub renders ``event`` through the sink's outbound mapping (the mapping reads it
+    under ``event``; the contact parts of the view are empty), stores the payload as an
+    outbox row once the push's records are committed, and delivers it from the webhook
+    request before the sender is answered — not queued behind batches. Nothing is written
+    when the sink is not enabled on the instance or the mapping renders nothing.
+    ``key`` makes the outbox idempotency key, so a retried push sends once."""
+
+    sink: str
+    event: dict[str, Any]
+    key: str
+
+
+@dataclass
 class WebhookResult:
     """Records to store (as ``(stream, Record)``) and the answer to give the sender.
 
@@ -74,6 +91,8 @@ class WebhookResult:
     """
 
     records: list[tuple[str, Record]] = field(default_factory=list)
+    #: Time-critical writes delivered right after the commit (see :class:`UrgentWrite`).
+    writes: list[UrgentWrite] = field(default_factory=list)
     body: str | bytes = "success"
     status: int = 200
     content_type: str = "text/plain; charset=utf-8"

@@ -18,7 +18,7 @@ from hub.mapping.transforms import DEFAULT_TIMEZONE
 from hub.mapping.values import CompiledValue
 
 #: The keys of the canonical view an outbound mapping reads (see docs/mappings.md).
-VIEW_KEYS = ("contact_id", "attributes", "identities", "tags", "native_id", "changed")
+VIEW_KEYS = ("contact_id", "attributes", "identities", "tags", "native_id", "changed", "event")
 
 _TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
@@ -30,9 +30,12 @@ def canonical_view(
     tags: list[str] | None = None,
     native_id: str | None = None,
     changed: list[str] | None = None,
+    event: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The dict an outbound mapping reads: one contact as the destination should see it."""
-    return {
+    """The dict an outbound mapping reads: one contact as the destination should see it.
+    ``event``: the push that triggered an urgent write (:class:`hub.connector.UrgentWrite`),
+    present only for those."""
+    view = {
         "contact_id": contact_id,
         "attributes": dict(attributes or {}),
         "identities": {k: list(v) for k, v in (identities or {}).items()},
@@ -40,6 +43,9 @@ def canonical_view(
         "native_id": native_id,
         "changed": list(changed or []),
     }
+    if event is not None:
+        view["event"] = dict(event)
+    return view
 
 
 def as_datetime(value: Any) -> datetime | None:

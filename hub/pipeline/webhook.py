@@ -18,6 +18,10 @@ def ingest_webhook(runtime, instance: str, request: WebhookRequest) -> WebhookRe
     result = handler.handle(request)
     check_records(handler, result)
     if not result.records:
+        if result.writes:  # urgent writes (hub.pipeline.urgent): sent before the answer
+            from hub.pipeline.urgent import deliver_urgent
+
+            deliver_urgent(runtime, instance, result.writes)
         return result
     by_stream: dict[str, list] = {}
     for stream, record in result.records:
@@ -28,6 +32,10 @@ def ingest_webhook(runtime, instance: str, request: WebhookRequest) -> WebhookRe
             ids, _dupes = store_records(session, instance, stream, records)
             inserted.extend(ids)
     # Committed. Only now may processing start and the sender hear "success".
+    if result.writes:  # urgent writes (a 20-second WelcomeCode): delivered here, not queued
+        from hub.pipeline.urgent import deliver_urgent
+
+        deliver_urgent(runtime, instance, result.writes)
     if inserted:
         from hub.pipeline.jobs import _safely, enqueue_process
 

@@ -59,7 +59,9 @@ def _with_secrets_replaced(schema: Schema, config: dict[str, Any], value: str) -
         *parents, leaf = path.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        if leaf in node and node[leaf] is not None:
+        if leaf in node and isinstance(node[leaf], dict):  # a SecretMap: every value
+            node[leaf] = {k: value for k in node[leaf]}
+        elif leaf in node and node[leaf] is not None:
             node[leaf] = value
     return out
 
@@ -76,6 +78,9 @@ class ConnectorSuite:
     #: the body): a tampered-but-well-formed body can't be detected, so that check is skipped;
     #: the wrong-secret check still runs.
     webhook_signs_body: ClassVar[bool] = True
+    #: Sinks whose payload can take effect only once whatever the key (a one-time code, a
+    #: per-recipient daily quota): the new-key write uses a fresh ``sample_payload``.
+    fresh_payload_sinks: ClassVar[tuple[str, ...]] = ()
 
     # -- fixtures -------------------------------------------------------------------------
     @pytest.fixture
@@ -184,7 +189,8 @@ class ConnectorSuite:
             second = connector.write(sink, payload, idempotency_key=f"suite:{sink}:1")
             assert len(sandbox.effects(sink)) == before + 1, f"{sink}: the same idempotency key had two effects"
             assert first.native_id == second.native_id
-            connector.write(sink, payload, idempotency_key=f"suite:{sink}:2", native_id=first.native_id)
+            again = sandbox.sample_payload(sink) if sink in self.fresh_payload_sinks else payload
+            connector.write(sink, again, idempotency_key=f"suite:{sink}:2", native_id=first.native_id)
             assert len(sandbox.effects(sink)) == before + 2, f"{sink}: a new key had no effect"
 
     # -- webhooks -------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from hub.connector.sandbox import Sandbox
 
 from connectors.wecom import crypto
 from connectors.wecom.sandbox import data as sample
+from connectors.wecom.sandbox import depth
 
 TOKEN_TTL = 7200
 CALLBACK_TOKEN = "HuiliuSandboxToken2026"
@@ -47,7 +48,10 @@ def event_xml(fields: Mapping[str, Any]) -> bytes:
     """WeCom's flat callback XML: numbers bare, strings in CDATA."""
     parts = ["<xml>"]
     for key, value in fields.items():
-        if isinstance(value, int):
+        if isinstance(value, (list, tuple)):  # e.g. MemChangeList: one <Item> per id
+            items = "".join(f"<Item><![CDATA[{_xml_escape_cdata(str(v))}]]></Item>" for v in value)
+            parts.append(f"<{key}>{items}</{key}>")
+        elif isinstance(value, int):
             parts.append(f"<{key}>{value}</{key}>")
         else:
             parts.append(f"<{key}><![CDATA[{_xml_escape_cdata(str(value))}]]></{key}>")
@@ -57,7 +61,7 @@ def event_xml(fields: Mapping[str, Any]) -> bytes:
 
 class WeComSandbox(Sandbox):
     control_methods = ("add_records", "update_record", "use_credentials", "add_channel_code", "add_friend",
-                       "relation_tags", "effects")
+                       "relation_tags", "effects") + depth.CONTROL
 
     def __init__(self, seed: int = 2026) -> None:
         self.rng = random.Random(seed)
@@ -79,6 +83,7 @@ class WeComSandbox(Sandbox):
         self.tag_groups: list[dict[str, Any]] = []
         self.contact_ways: dict[str, dict[str, Any]] = {}
         self.transfers: dict[tuple[str, str, bool], dict[str, dict[str, Any]]] = {}
+        depth.init(self)  # groups, archive, welcome and mass messages (issue 18)
         self._seed()
 
     # -- ids and time ---------------------------------------------------------------------
@@ -176,6 +181,9 @@ class WeComSandbox(Sandbox):
             "encoding_aes_key": self.encoding_aes_key,
             "tag_group_name": "汇流同步",
             "page_size": 10,
+            "archive_backend": "sandbox",
+            "archive_secret": self.archive_secret,
+            "archive_private_keys": {"1": depth.sandbox_private_pem()},
         }
 
     def add_records(self, stream: str, count: int) -> list[str]:
@@ -192,7 +200,7 @@ class WeComSandbox(Sandbox):
         if stream == "corp_tags":
             group = self.tag_groups[1]
             return [self.add_tag(group, f"活动渠道{len(group['tag']) + 1:03d}")["id"] for _ in range(count)]
-        raise KeyError(stream)
+        return depth.add_records(self, stream, count)
 
     def update_record(self, stream: str, native_id: str) -> None:
         if stream == "external_contacts":
@@ -204,7 +212,7 @@ class WeComSandbox(Sandbox):
         elif stream == "corp_tags":
             self.all_tags()[native_id]["name"] += "（新）"
         else:
-            raise KeyError(stream)
+            depth.update_record(self, stream, native_id)
 
     def sample_payload(self, sink: str) -> dict[str, Any]:
         ext, userid = next(iter(self.relations))
@@ -217,7 +225,7 @@ class WeComSandbox(Sandbox):
         if sink == "transfers":
             customers = [e for (e, u) in self.relations if u == "lisi"][:2]
             return {"handover_userid": "lisi", "takeover_userid": "wangwu", "external_userid": customers, "transfer_success_msg": "您好，您的服务已升级，后续由我的同事王五接替我为您服务。"}
-        raise KeyError(sink)
+        return depth.sample_payload(self, sink)
 
     def record_effect(self, sink: str, effect: dict[str, Any]) -> None:
         self._effects[sink].append(effect)
@@ -283,6 +291,40 @@ class WeComSandbox(Sandbox):
         follow = self.relations[(ext, userid)]
         names = {t["id"]: f"{g['group_name']}/{t['name']}" for g in self.tag_groups for t in g["tag"]}
         return [names[t] for t in follow["tag_id"] if t in names]
+
+    # -- issue 18: groups, archive, messages, members (connectors.wecom.sandbox.depth) ------
+    def advance_time(self, seconds: float) -> float:
+        return depth.advance_time(self, seconds)
+
+    def add_group(self, name: str, owner: str = "wangwu", at: str | int | None = None) -> dict[str, Any]:
+        return depth.add_group(self, name, owner, at)
+
+    def join_group(self, group: str, external_userid: str, scene: int = 3, invitor: str | None = None,
+                   at: str | int | None = None, callback_url: str | None = None) -> dict[str, Any]:
+        return depth.join_group(self, group, external_userid, scene=scene, invitor=invitor, at=at, callback_url=callback_url)
+
+    def leave_group(self, group: str, external_userid: str, removed: bool = False, at: str | int | None = None,
+                    callback_url: str | None = None) -> dict[str, Any]:
+        return depth.leave_group(self, group, external_userid, removed=removed, at=at, callback_url=callback_url)
+
+    def archive_key(self, version: int, public_pem: str) -> dict[str, Any]:
+        return depth.archive_key(self, version, public_pem)
+
+    def send_chat(self, sender: str, text: str, to: str | None = None, group: str | None = None,
+                  at: str | int | None = None) -> dict[str, Any]:
+        return depth.send_chat(self, sender, text, to=to, group=group, at=at)
+
+    def depart_member(self, userid: str, callback_url: str | None = None) -> dict[str, Any]:
+        return depth.depart_member(self, userid, callback_url=callback_url)
+
+    def update_member(self, userid: str, name: str, callback_url: str | None = None) -> dict[str, Any]:
+        return depth.update_member(self, userid, name, callback_url=callback_url)
+
+    def confirm_message(self, msgid: str, userid: str | None = None) -> dict[str, Any]:
+        return depth.confirm_message(self, msgid, userid)
+
+    def use_app_type(self, app_type: str) -> dict[str, str]:
+        return depth.use_app_type(self, app_type)
 
     # -- failure injection ----------------------------------------------------------------
     def fail_next(self, errcode: str | int, times: int = 1, path: str | None = None) -> None:
@@ -367,7 +409,7 @@ class WeComSandbox(Sandbox):
             "UserID": userid,
             "ExternalUserID": ext,
             "State": follow.get("state", ""),
-            "WelcomeCode": welcome_code or hashlib.sha1(relation.encode()).hexdigest()[:24].upper(),
+            "WelcomeCode": depth.issue_welcome_code(self, relation, code=welcome_code),
         }
 
     def signed_push(self, config: Mapping[str, Any]) -> WebhookRequest:

@@ -22,7 +22,11 @@ ERRMSG = {
     40058: "invalid parameter",
     40068: "invalid tagid",
     40071: "tag name already exists",
+    40050: "invalid chatid",
     40096: "invalid external userid",
+    41048: "no external contact can receive",
+    41051: "externaluser has started chatting",
+    48002: "api forbidden",
     40129: "customer is being transferred",
     41001: "access_token missing",
     42001: "access_token expired",
@@ -319,6 +323,10 @@ def build_blueprint(sb: "WeComSandbox") -> Blueprint:
     def transfer_result(data, *, resigned: bool):
         batch = sb.transfers.get((data.get("handover_userid") or "", data.get("takeover_userid") or "", resigned), {})
         return ok(customer=list(batch.values()), next_cursor="")
+
+    from connectors.wecom.sandbox import depth
+
+    depth.register(sb, bp, route, Fail, ok, _cursor_in, _cursor_out)  # issue 18: groups, archive, messages …
 
     route("externalcontact/transfer_customer")(lambda d: transfer(d, resigned=False))
     route("externalcontact/resigned/transfer_customer")(lambda d: transfer(d, resigned=True))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import phonenumbers
+from hub.phones import format_phone
 
 
 def normalize_phone(value: str, region: str = "CN", *, valid_only: bool = False) -> str | None:
@@ -19,23 +19,10 @@ def normalize_phone(value: str, region: str = "CN", *, valid_only: bool = False)
 
     ``valid_only`` also rejects numbers that have a plausible length but no real number
     plan behind them (``12345``); the mapping ``phone`` transform uses it so a typo is
-    rejected with its record instead of becoming an identity.
+    rejected with its record instead of becoming an identity. Mainland mobiles take
+    :mod:`hub.phones`' fast path, which gives exactly the ``phonenumbers`` result.
     """
-    text = str(value).strip()
-    if not text:
-        return None
-    digits = "".join(ch for ch in text if ch.isdigit())
-    if not text.startswith("+") and len(digits) == 13 and digits.startswith("86"):
-        text = "+" + digits
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    if valid_only and not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return format_phone(value, region, "e164", valid_only=valid_only)
 
 
 def normalize_email(value: str) -> str | None:

@@ -103,6 +103,8 @@ def test_cmd(ctx: click.Context, mapping: str, sample: str, instance: str | None
         compiled = load_mapping(mapping, registry=get_registry(), lookups=config.lookups if config else {}, instance=instance)
     except MappingError as exc:
         _fail(exc.errors)
+    for line in compiled.warnings:
+        click.echo(f"warning: {line}", err=True)
     rejected = 0
     results = []
     for number, record in enumerate(records, 1):
@@ -146,13 +148,15 @@ def test_cmd(ctx: click.Context, mapping: str, sample: str, instance: str | None
 @handles_config_errors
 def lint(ctx: click.Context, files: tuple[str, ...]) -> None:
     """Check every mapping the config uses (or just FILES): syntax, keys, paths,
-    transforms and their options, lookup tables, identity kinds. Exits 2 on problems."""
+    transforms and their options, lookup tables, identity kinds. Exits 2 on problems;
+    warnings (e.g. ``{strip: "+86"}`` used like a prefix) are printed but don't fail."""
     from hub.mapping import MappingError, load_mapping
     from hub.mapping.instances import locate, mappings_in_config, not_found_message
     from hub.plugins import get_registry
 
     registry = get_registry()
     errors: list[str] = []
+    warned: list[str] = []
     checked = 0
     if files:
         config = _config(ctx, required=False)
@@ -161,9 +165,10 @@ def lint(ctx: click.Context, files: tuple[str, ...]) -> None:
                 errors.append(f"{f}: mapping file not found")
                 continue
             try:
-                load_mapping(f, registry=registry, lookups=config.lookups if config else {},
-                             instance=_default_instance(config, f))
+                compiled = load_mapping(f, registry=registry, lookups=config.lookups if config else {},
+                                        instance=_default_instance(config, f))
                 click.echo(f"ok  {f}")
+                warned += compiled.warnings
                 checked += 1
             except MappingError as exc:
                 errors += exc.errors
@@ -176,13 +181,16 @@ def lint(ctx: click.Context, files: tuple[str, ...]) -> None:
                     if use.explicit:
                         errors.append(f"{config.source_file}: {not_found_message(use)}")
                     continue
-                load_mapping(path, registry=registry, lookups=config.lookups, instance=use.instance)
+                compiled = load_mapping(path, registry=registry, lookups=config.lookups, instance=use.instance)
                 click.echo(f"ok  {path}  ({use.title})")
+                warned += compiled.warnings
                 checked += 1
             except MappingError as exc:
                 errors += exc.errors
         if not checked and not errors:
             click.echo("no mappings in use (no enabled connector has a stream or sink with a mapping)")
+    for line in dict.fromkeys(warned):  # warnings don't fail the lint: the mapping works as written
+        click.echo(f"warning: {line}", err=True)
     if errors:
         _fail(list(dict.fromkeys(errors)))
 

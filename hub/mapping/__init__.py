@@ -11,7 +11,7 @@ of one contact into a sink's native payload. ``docs/mappings.md`` is the referen
 from hub.mapping.compiled import VIEW_KEYS, CompiledMapping, Explanation, FieldTrace, canonical_view
 from hub.mapping.compiler import load_mapping
 from hub.mapping.discovery import SHIPPED_DIR, find_mapping, mapping_filename
-from hub.mapping.errors import MappingError, MappingRecordError, TransformError
+from hub.mapping.errors import MappingError, MappingRecordError, MappingWarning, TransformError
 from hub.mapping.instances import load_for_instance, mappings_in_config
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Explanation",
     "FieldTrace",
     "MappingError",
+    "MappingWarning",
     "MappingRecordError",
     "SHIPPED_DIR",
     "TransformError",

@@ -119,6 +119,9 @@ class CompiledMapping:
         self.events = events
         self.updated_at = updated_at
         self.deleted = deleted
+        #: ``file:line key.path: message`` lines for things that load but look wrong
+        #: (see :class:`~hub.mapping.errors.MappingWarning`); set by the compiler.
+        self.warnings: list[str] = []
         self._by_label = {v.label: v for v in self.all_values()}
         from hub.mapping.codegen import inbound_function, outbound_function
 

@@ -9,13 +9,14 @@ only calls closures.
 from __future__ import annotations
 
 import inspect
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from hub.config.errors import did_you_mean
 from hub.mapping.compiled import VIEW_KEYS, CompiledEvent, CompiledMapping
 from hub.mapping.conditions import compile_condition
-from hub.mapping.errors import MappingError
+from hub.mapping.errors import MappingError, MappingWarning
 from hub.mapping.paths import compile_fallback, compile_path, parse_path
 from hub.mapping.spec import MappingSpec, Node, Problems, read_spec
 from hub.mapping.transforms import BUILTIN_TRANSFORMS, NONE_PASSING, Transform, TransformContext, per_element
@@ -53,6 +54,7 @@ def load_mapping(
     compiled = compile_spec(spec, registry=registry, lookups=lookups or {}, instance=instance, problems=problems)
     if problems.errors:
         raise MappingError(problems.errors)
+    compiled.warnings = list(problems.warnings)
     return compiled
 
 
@@ -400,10 +402,17 @@ class _Compiler:
             )
             options["context"] = ctx
         try:
-            fn = factory(**options)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", MappingWarning)
+                fn = factory(**options)
         except (ValueError, TypeError, KeyError) as exc:
             self.problems.add(node, f"transform {name!r}: {exc}", label=label)
             return None
+        for w in caught:
+            if issubclass(w.category, MappingWarning):
+                self.problems.warn(node, f"transform {name!r}: {w.message}", label=label)
+            else:  # not ours: let it go where warnings go
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
         if wants_context and len(self.problems.errors) > errors_before:
             return None
         if not callable(fn):

@@ -47,3 +47,11 @@ class TransformError(ValueError):
     def __init__(self, message: str, value: Any = None):
         super().__init__(message)
         self.value = value
+
+
+class MappingWarning(UserWarning):
+    """Something in a mapping that loads but probably does not do what its author meant
+    (``{strip: "+86"}``). A transform factory raises it with :func:`warnings.warn`; the
+    compiler turns it into a ``file:line key.path: message`` line in
+    :attr:`~hub.mapping.compiled.CompiledMapping.warnings`, which ``hub mappings lint``
+    prints and the runtime logs when it loads the mapping."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from hub.mapping.compiled import CompiledMapping
 from hub.mapping.compiler import load_mapping
 from hub.mapping.discovery import find_mapping, mapping_filename, search_dirs
 from hub.mapping.errors import MappingError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -69,4 +72,7 @@ def load_for_instance(config: Any, instance: str, *, stream: str | None = None, 
     path = locate(use)
     if path is None:
         raise MappingError([not_found_message(use)])
-    return load_mapping(path, registry=registry, lookups=config.lookups, instance=instance)
+    compiled = load_mapping(path, registry=registry, lookups=config.lookups, instance=instance)
+    for line in compiled.warnings:  # loads, but probably not what was meant: say so where operators look
+        log.warning("mapping warning: %s", line)
+    return compiled

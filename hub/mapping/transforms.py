@@ -27,15 +27,18 @@ from __future__ import annotations
 import math
 import re
 import string
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.config.errors import did_you_mean
-from hub.identity_kinds import normalize_email, normalize_phone
+from hub.identity_kinds import normalize_email
 from hub.mapping.conditions import compile_condition
-from hub.mapping.errors import TransformError
+from hub.mapping.errors import MappingWarning, TransformError
+from hub.phones import FORMATS as PHONE_FORMATS
+from hub.phones import format_phone
 from hub.mapping.paths import compile_path, is_blank
 
 Transform = Callable[[Any, Any], Any]
@@ -113,8 +116,13 @@ def _text(v: Any, name: str) -> str:
 
 
 def strip_(chars: str | None = None) -> Transform:
+    """Trim whitespace, or with ``chars`` every character *in that set* from both ends —
+    Python's ``str.strip``. ``{strip: "+86"}`` is therefore not "remove the +86 prefix":
+    it eats 8s and 6s off the number too, so the factory warns (see :func:`_strip_warning`)."""
     if chars is not None and not isinstance(chars, str):
         raise ValueError(f"chars must be text, got {chars!r}")
+    if chars:
+        _strip_warning(chars)
 
     def strip(v: Any, r: Any) -> Any:
         if v.__class__ is str:
@@ -126,6 +134,78 @@ def strip_(chars: str | None = None) -> Transform:
         return _text(v, "strip").strip(chars)
 
     return strip
+
+
+def _strip_warning(chars: str) -> None:
+    """Warn when ``chars`` reads like a prefix or suffix rather than a set of characters.
+
+    Several characters including a letter or digit (``+86``, ``0086``, ``ID-``) almost
+    always mean "remove this text", and a set strips the value's own letters and digits
+    (``+8613711112226`` → ``1371111222``). Punctuation sets (``" -_"``, ``"，。"``) are what
+    ``strip`` is for and pass quietly."""
+    if len(chars) < 2 or not any(ch.isalnum() for ch in chars):
+        return
+    shown = ", ".join(repr(ch) for ch in dict.fromkeys(chars))
+    sample = chars + "13711112226"
+    example = f" ({sample!r} → {sample.strip(chars)!r})" if sample.strip(chars) != "13711112226" else ""
+    warnings.warn(MappingWarning(
+        f"strip {chars!r} removes any of the characters {shown} from both ends{example}, not the "
+        f"text {chars!r}; to remove a prefix use {{replace: {{pattern: '^{re.escape(chars)}'}}}}"
+        + (" or the phone transform" if any(ch.isdigit() for ch in chars) else "")), stacklevel=3)
+
+
+def replace_(pattern: str, to: str = "", count: int = 0, ignore_case: bool = False,
+             examples: Mapping[str, Any] | None = None) -> Transform:
+    """Regex substitution (Python ``re.sub``): ``{replace: {pattern: '^(\\+|00)?86', to: ''}}``.
+
+    The pattern and the replacement's group references (``\\1``, ``\\g<name>``) are checked
+    when the mapping loads, and so are ``examples`` (input → expected output): a pattern
+    that does not do what its examples say stops the load, naming the example. Anchor it
+    (``^…``, ``…$``) when only a prefix or suffix should change. ``count`` limits the
+    number of replacements (0 = all)."""
+    if not isinstance(pattern, str) or not pattern:
+        raise ValueError(f"pattern must be a non-empty regular expression, got {pattern!r}")
+    if not isinstance(to, str):
+        raise ValueError(f"to must be text (the replacement), got {to!r}")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ValueError(f"count must be a whole number >= 0, got {count!r}")
+    if not isinstance(ignore_case, bool):
+        raise ValueError(f"ignore_case takes true or false, got {ignore_case!r}")
+    try:
+        rx = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    except re.error as exc:
+        raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
+    try:
+        _check_template(to, rx)
+    except (re.error, IndexError) as exc:  # IndexError: an unknown group name (Python 3.11)
+        raise ValueError(f"to {to!r}: {exc}") from None
+    sub = rx.sub
+
+    def replaced(v: Any, r: Any) -> Any:
+        if v.__class__ is str:
+            return sub(to, v, count)
+        if v is None:
+            return None
+        if v.__class__ is list:
+            return [replaced(x, r) for x in v]
+        return sub(to, _text(v, "replace"), count)
+
+    if examples is not None:
+        if not isinstance(examples, dict) or not examples:
+            raise ValueError(f"examples must map inputs to expected outputs, got {examples!r}")
+        for given, expected in examples.items():
+            got = replaced(given, None)
+            if got != (str(expected) if expected is not None else ""):
+                raise ValueError(f"example {given!r}: expected {expected!r}, the pattern gives {got!r}")
+    return replaced
+
+
+def _check_template(template: str, rx: re.Pattern) -> None:
+    """Raise ``re.error`` for a replacement that would fail on the first match (a group the
+    pattern lacks, a bad escape) — before any record is mapped."""
+    parser = getattr(re, "_parser", None)
+    if parser is not None and hasattr(parser, "parse_template"):
+        parser.parse_template(template, rx)
 
 
 def lower_() -> Transform:
@@ -270,14 +350,19 @@ def bool_(on_invalid: str = "error") -> Transform:
 # --- identifiers ----------------------------------------------------------------------
 
 
-def phone_(region: str = "CN", on_invalid: str = "error") -> Transform:
-    """E.164 via :func:`hub.identity_kinds.normalize_phone` (the one phone implementation)."""
+def phone_(region: str = "CN", on_invalid: str = "error", format: str = "e164") -> Transform:
+    """A valid phone via :func:`hub.phones.format_phone` (the one phone implementation, shared
+    with identity resolution): ``format: e164`` (default, identities), ``national``
+    (``138 0013 8000``) or ``digits`` (``13800138000``, ``01012345678``)."""
     import phonenumbers
 
     if not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(f"unknown phone region {region!r} (use an ISO code such as CN, HK, US)")
+    if format not in PHONE_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(PHONE_FORMATS)}, got {format!r}{did_you_mean(format, PHONE_FORMATS)}")
     region = region.upper()
     fail = _failer(on_invalid, "invalid phone number")
+    fmt = format
 
     def phone(v: Any, r: Any) -> Any:
         if v is None:
@@ -289,7 +374,7 @@ def phone_(region: str = "CN", on_invalid: str = "error") -> Transform:
         text = v if v.__class__ is str else str(v)
         if not text.strip():
             return None
-        out = normalize_phone(text, region, valid_only=True)
+        out = format_phone(text, region, fmt, valid_only=True)
         return out if out is not None else fail(v)
 
     return phone
@@ -725,11 +810,12 @@ def keywords_(rules: Mapping[str, Any], ignore_case: bool = True) -> Transform:
 
 
 #: Built-ins that return ``None`` for ``None``: compiled code skips calling them then.
-NONE_PASSING = frozenset({"strip", "lower", "upper", "str", "int", "float", "bool", "phone", "email", "datetime",
+NONE_PASSING = frozenset({"strip", "replace", "lower", "upper", "str", "int", "float", "bool", "phone", "email", "datetime",
                           "map", "lookup", "split", "join", "first", "keywords"})
 
 BUILTIN_TRANSFORMS: dict[str, Callable[..., Transform]] = {
     "strip": strip_,
+    "replace": replace_,
     "lower": lower_,
     "upper": upper_,
     "str": str_,

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, select, update
 from hub.connector import ConnectorError, PermanentError, RateLimitedError
 from hub.pipeline.backoff import backoff_delay
 from hub.pipeline.links import record_write, record_writes
+from hub.pipeline.pauses import pause, paused_for
 from hub.pipeline.ratelimit import acquire_all
 from hub.store.models import OutboxRow
 from hub.store.types import utcnow
@@ -79,8 +80,9 @@ def _retry_later(row, delay: float, counts: DeliveryCounts, schedule_retry) -> N
 
 def _throttled(runtime, connector, row, counts: DeliveryCounts, schedule_retry) -> bool:
     """Take the row's share of the instance's rate limits (a connector may derive them from
-    its config); when used up, reschedule the row — not a failure, no attempt counted."""
-    wait = acquire_all(runtime.redis, row.connector, connector.rate_limits)
+    its config); when used up — or while the remote has the instance blocked
+    (:mod:`hub.pipeline.pauses`) — reschedule the row: not a failure, no attempt counted."""
+    wait = paused_for(runtime.db, row.connector) or acquire_all(runtime.redis, row.connector, connector.rate_limits)
     if wait <= 0:
         return False
     _reschedule(runtime.db, row, wait, error=None, count_attempt=False)
@@ -96,6 +98,12 @@ def _failed(runtime, row, exc: Exception, counts: DeliveryCounts, schedule_retry
         counts.dead += 1
         return
     message = f"{type(exc).__name__}: {exc.message if isinstance(exc, ConnectorError) else exc}"
+    if isinstance(exc, RateLimitedError) and exc.paused:
+        # The remote blocked the instance: hold all its writes until then; no attempt used.
+        pause(runtime.db, row.connector, exc.retry_after, message)
+        _reschedule(runtime.db, row, exc.retry_after, error=message, count_attempt=False)
+        _retry_later(row, exc.retry_after, counts, schedule_retry)
+        return
     attempt = row.attempts + 1
     if attempt >= settings.max_attempts:
         _bury(runtime.db, row, f"gave up after {attempt} attempts: {message}")

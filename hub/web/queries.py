@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.identity.merge import root_of
-from hub.store.models import AuditEntry, Contact, Cursor, Event, Identity, InboxRow, Link, OutboxRow, Run
+from hub.store.models import AuditEntry, Contact, ConnectorState, Cursor, Event, Identity, InboxRow, Link, OutboxRow, Run
 from hub.store.types import utcnow
 
 #: Largest id a BIGINT column holds: bigger path/query ids are simply "not found".
@@ -165,6 +165,10 @@ class ConnectorStatus:
     outbox_dead: int
     recent_runs: list[Run]
     recent_errors: list[dict[str, Any]]
+    #: Writes held while the remote blocks the instance: ``{"until", "reason"}`` (:mod:`hub.pipeline.pauses`).
+    paused: dict[str, Any] | None = None
+    #: A warning the connector left for operators: ``{"message", "since"}`` (:mod:`hub.connector.notices`).
+    notice: dict[str, Any] | None = None
 
 
 def _health(enabled: bool, runs: list[Run], rejected: int, dead: int) -> str:
@@ -187,6 +191,18 @@ def connector_statuses(runtime, session: Session, names: Iterable[str] | None = 
     wanted = sorted(runtime.config.connectors if names is None else [n for n in names if n in runtime.config.connectors])
     if not wanted:
         return []
+    from hub.connector.notices import KEY as NOTICE
+    from hub.pipeline.pauses import active_pauses
+
+    paused = active_pauses(session, wanted)
+    notices = {c: v for c, v in session.execute(
+        select(ConnectorState.connector, ConnectorState.value).where(ConnectorState.key == NOTICE, ConnectorState.connector.in_(wanted)))
+        if isinstance(v, dict) and v.get("message")}
+    for notice in notices.values():
+        try:
+            notice["since"] = datetime.fromisoformat(str(notice.get("since")))
+        except ValueError:
+            notice["since"] = None
     counts: dict[tuple[str, str, str], int] = {}
     for table, model in (("inbox", InboxRow), ("outbox", OutboxRow)):
         stmt = (select(model.connector, model.status, func.count()).where(model.connector.in_(wanted))
@@ -236,6 +252,7 @@ def connector_statuses(runtime, session: Session, names: Iterable[str] | None = 
             outbox_dead=dead,
             recent_runs=recent[:runs],
             recent_errors=errors[:8],
+            paused=paused.get(name), notice=notices.get(name),
         ))
     return out
 

@@ -129,3 +129,17 @@ def test_lint_named_files(hub_cli, write):
     assert result.exit_code == 2
     assert f"ok  {ok}" in result.output
     assert f"{bad}:1 fields.name: transform 'map': unknown option '1'" in result.output
+
+
+def test_lint_warns_about_strip_used_like_a_prefix(hub_cli, write, tmp_path):
+    """``{strip: "+86"}`` loads (it is valid) but is almost never meant: lint says so, with
+    the line, and still exits 0; ``mappings test`` prints the same warning."""
+    risky = write("maps/in.yaml", GOOD.replace("transforms: [phone]", 'transforms: [{strip: "+86"}]'))
+    cfg = config_file(tmp_path, streams=f"{{contacts: {{mapping: {risky}}}}}")
+    result = CliRunner().invoke(hub_cli, ["--config", str(cfg), "mappings", "lint"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"ok  {risky}" in result.stdout
+    assert result.stderr.startswith(f"warning: {risky}:6 fields.phone: transform 'strip': strip '+86' removes any of the characters")
+    sample = write("sample.json", '{"id": 1, "name": "a", "mobile": "+8613711112226"}')
+    result = CliRunner().invoke(hub_cli, ["--config", str(cfg), "mappings", "test", str(risky), str(sample)])
+    assert "'1371111222'" in result.stdout and "warning:" in result.stderr

@@ -122,6 +122,87 @@ def test_phone_options(transform):
     bad_option(transform, {"phone": {"on_invaild": "null"}}, "did you mean 'on_invalid'")
 
 
+@pytest.mark.parametrize("fmt, raw, out", [
+    ("e164", "+8613711112226", "+8613711112226"),
+    ("national", "+8613711112226", "137 1111 2226"),
+    ("digits", "+8613711112226", "13711112226"),
+    ("digits", "0086 137-1111-2226", "13711112226"),
+    ("national", "010-12345678", "010 1234 5678"),
+    ("digits", "(010) 1234 5678", "01012345678"),
+    ("digits", "+852 6123 4567", "0085261234567"),   # another country: as dialled from the region
+])
+def test_phone_formats(transform, fmt, raw, out):
+    assert transform({"phone": {"format": fmt}}, raw) == out
+
+
+def test_phone_format_is_checked_at_load(transform):
+    bad_option(transform, {"phone": {"format": "nationl"}}, "format must be one of e164, national, digits.*did you mean 'national'")
+    rejects(transform, {"phone": {"format": "digits"}}, "12345", "invalid phone number")
+
+
+# --- replace ------------------------------------------------------------------------------
+
+def test_replace(transform):
+    prefix = {"replace": {"pattern": r"^(\+|00)?86(?=1\d{10}$)"}}
+    assert transform(prefix, "+8613711112226") == "13711112226"
+    assert transform(prefix, "008613711112226") == "13711112226"
+    assert transform(prefix, "13786111226") == "13786111226"          # 86 inside the number stays
+    assert transform({"replace": {"pattern": "[-\\s]", "to": ""}}, "137-1111 2226") == "13711112226"
+    assert transform({"replace": {"pattern": r"(\d{3})(\d{4})(\d{4})", "to": r"\1-\2-\3"}}, "13711112226") == "137-1111-2226"
+    assert transform({"replace": {"pattern": "vip", "to": "VIP", "ignore_case": True, "count": 1}}, "Vip vip") == "VIP vip"
+    assert transform({"replace": {"pattern": "^0+"}}, ["007", "08"]) == ["7", "8"]
+    assert transform({"replace": {"pattern": "^0+"}}, 7) == "7"
+    assert transform({"replace": {"pattern": "^0+"}}, None) is None
+    rejects(transform, {"replace": {"pattern": "x"}}, {"a": 1}, "replace: expected text")
+
+
+def test_replace_examples_are_checked_at_load(transform):
+    ok = {"replace": {"pattern": r"^\+?86", "examples": {"+8613711112226": "13711112226", "13711112226": "13711112226"}}}
+    assert transform(ok, "8613711112226") == "13711112226"
+    bad_option(transform, {"replace": {"pattern": "86", "examples": {"+8613786111226": "+8613786111226"}}},
+               r"transform 'replace': example '\+8613786111226': expected '\+8613786111226', the pattern gives '\+137111226'")
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"pattern": "(unclosed"}, "pattern '\\(unclosed' is not a valid regular expression"),
+    ({"pattern": ""}, "pattern must be a non-empty regular expression"),
+    ({"pattern": "a", "to": r"\2"}, r"to '\\\\2': invalid group reference 2"),
+    ({"pattern": "(?P<x>a)", "to": r"\g<y>"}, "unknown group name 'y'"),
+    ({"pattern": "a", "count": -1}, "count must be a whole number"),
+    ({"pattern": "a", "examples": []}, "examples must map inputs"),
+    ({"pattern": "a", "with": "b"}, "unknown option 'with'"),
+    ({"to": "b"}, "missing option 'pattern'"),
+])
+def test_replace_bad_options(transform, options, match):
+    bad_option(transform, {"replace": options}, match)
+
+
+# --- strip used like a prefix -------------------------------------------------------------
+
+def test_strip_chars_is_a_character_set(transform):
+    # Documented behaviour (str.strip): any of the characters, from both ends.
+    assert transform({"strip": "+86"}, "+8613711112226") == "1371111222"
+    assert transform({"strip": " -"}, "- 137 -") == "137"
+
+
+def test_strip_used_like_a_prefix_warns_at_load(compile_text):
+    mapping = compile_text("""
+        fields:
+          phone_raw: {from: tel, transforms: [{strip: "+86"}]}
+          name: {from: name, transforms: [{strip: " -_"}]}
+    """)
+    assert len(mapping.warnings) == 1, mapping.warnings
+    line = mapping.warnings[0]
+    assert line.startswith(f"{mapping.file}:2 fields.phone_raw: transform 'strip': strip '+86' removes any of the characters '+', '8', '6'")
+    assert "('+8613711112226' → '1371111222')" in line and "{replace: {pattern: '^\\+86'}}" in line and "phone transform" in line
+
+
+@pytest.mark.parametrize("chars", ["-", " -_", "，。", "()"])
+def test_strip_with_a_punctuation_set_does_not_warn(compile_text, chars):
+    mapping = compile_text(f"fields: {{x: {{from: x, transforms: [{{strip: {chars!r}}}]}}}}\n")
+    assert mapping.warnings == []
+
+
 def test_email(transform):
     assert transform("email", " Zhang.San@Example.COM ") == "zhang.san@example.com"
     assert transform("email", "") is None

@@ -44,15 +44,26 @@ class Problems:
 
     def __init__(self) -> None:
         self.errors: list[str] = []
+        #: Lines for things that load but are probably wrong (``{strip: "+86"}``).
+        self.warnings: list[str] = []
 
-    def add(self, node_or_src: Node | LocatedYaml, message: str, *, path: tuple | None = None, label: str | None = None) -> None:
+    @staticmethod
+    def _line(node_or_src: Node | LocatedYaml, message: str, path: tuple | None, label: str | None) -> str:
         if isinstance(node_or_src, Node):
             src, at = node_or_src.src, node_or_src.path if path is None else path
         else:
             src, at = node_or_src, path or ()
         shown = label if label is not None else format_path(at)
         where = f"{src.file}:{src.line_of(at)}"
-        self.errors.append(f"{where} {shown}: {message}" if shown else f"{where}: {message}")
+        return f"{where} {shown}: {message}" if shown else f"{where}: {message}"
+
+    def add(self, node_or_src: Node | LocatedYaml, message: str, *, path: tuple | None = None, label: str | None = None) -> None:
+        self.errors.append(self._line(node_or_src, message, path, label))
+
+    def warn(self, node_or_src: Node | LocatedYaml, message: str, *, path: tuple | None = None, label: str | None = None) -> None:
+        line = self._line(node_or_src, message, path, label)
+        if line not in self.warnings:
+            self.warnings.append(line)
 
     def add_plain(self, line: str) -> None:
         self.errors.append(line)

@@ -7,8 +7,10 @@
   worker already did — and retries the call once.
 * **Limits.** WeCom limits each API per corp (10,000/min and 150,000/h since 2023). The
   client counts its own calls per API in fixed windows shared through Redis and answers
-  :class:`RateLimitedError` *before* WeCom blocks the corp for a whole minute or hour; WeCom's
-  own 45009 / 45033 become RateLimitedError too.
+  :class:`RateLimitedError` *before* WeCom blocks the corp for a whole minute or hour — for
+  the hour window with ``paused=True``, so delivery holds the instance's writes until the
+  next hour without using up attempts. WeCom's own 45009 is told apart as a minute or an hour
+  block by :mod:`connectors.wecom.limits` (an hour block pauses too); 45033 retries in 1 s.
 * **Secrets.** The access token and the corp secret travel only in query strings, which
   :func:`hub.connector.http.request` never puts in messages; errmsg text is scrubbed too,
   and exception chains (whose ``requests`` errors could show the URL) are cut.
@@ -24,6 +26,7 @@ from hub.connector import ConnectorError, PermanentError, RateLimitedError, Tran
 from hub.connector.http import request
 from hub.connector.tokens import SharedToken
 
+from connectors.wecom import limits
 from connectors.wecom.errors import TOKEN_ERRORS, error_for
 
 if TYPE_CHECKING:
@@ -51,7 +54,10 @@ class WeComClient:
         self.corp_id: str = config["corp_id"]
         self._secret: str = config["secret"]
         self.tokens = SharedToken(connector, "wecom", (self.base_url, self.corp_id, self._secret), self._fetch)
-        self._limits = ((60, config["rate_limit_per_minute"]), (3600, config["rate_limit_per_hour"]))
+        self.limits = {60: config["rate_limit_per_minute"], 3600: config["rate_limit_per_hour"]}
+        self._limits = tuple(self.limits.items())
+        #: APIs this process saw blocked (45009) and has not yet seen succeed.
+        self.known_blocks: set[str] = set()
 
     # -- tokens ---------------------------------------------------------------------------
     def token(self, *, invalid: str | None = None) -> str:
@@ -78,8 +84,9 @@ class WeComClient:
         return str(body["access_token"]), int(body.get("expires_in", 7200))
 
     # -- limits ---------------------------------------------------------------------------
-    def _throttle(self, path: str) -> None:
-        """Count this call against the configured per-corp per-API windows."""
+    def _throttle(self, path: str) -> int:
+        """Count this call against the configured per-corp per-API windows; return this
+        hour's count. Over the hour limit the instance is paused until the next hour."""
         now = int(time.time())
         cache = self.connector.cache
         for seconds, limit in self._limits:
@@ -97,8 +104,10 @@ class WeComClient:
             if count > limit:
                 retry_after = float(seconds - now % seconds)
                 raise RateLimitedError(
-                    f"WeCom {path}: configured limit of {limit} calls per {seconds}s reached", retry_after=retry_after, code="local"
+                    f"WeCom {path}: configured limit of {limit} calls per {seconds}s reached", retry_after=retry_after, code="local",
+                    paused=seconds >= 3600,
                 )
+        return count
 
     # -- calls ----------------------------------------------------------------------------
     def _get_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -122,17 +131,22 @@ class WeComClient:
         """Call ``/cgi-bin/<path>``; return the body when errcode is 0, raise otherwise."""
         token = self.token()
         for attempt in (1, 2):
-            self._throttle(path)
+            hour_calls = self._throttle(path)
             kwargs: dict[str, Any] = {"params": {**(params or {}), "access_token": token}}
             if json is not None:
                 kwargs["json"] = json
             body = self._get_json(method, path, **kwargs)
             code = int(body.get("errcode", 0) or 0)
             if code == 0:
+                if path in self.known_blocks:
+                    limits.forget(self, path)
                 return body
             if code in TOKEN_ERRORS and attempt == 1:
                 token = self.token(invalid=token)
                 continue
+            if code == limits.FREQUENCY:
+                message = error_for(code, body.get("errmsg", ""), path, scrub=(token, self._secret)).message
+                raise limits.frequency_error(self, path, message, hour_calls)
             raise error_for(code, body.get("errmsg", ""), path, scrub=(token, self._secret))
         raise AssertionError("unreachable")
 

@@ -10,7 +10,8 @@ from hub.connector import ConnectorError, PermanentError, RateLimitedError, Tran
 
 #: The access token is invalid / expired: refetch it and retry the call once.
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
-#: Frequency (45009) and concurrency (45033) limits. A minute block lasts 60 s.
+#: Frequency (45009) and concurrency (45033) limits. A minute block lasts 60 s; the client
+#: tells an hour block (up to 60 min) apart and pauses instead (connectors/wecom/limits.py).
 RATE_LIMIT_RETRY_AFTER = {45009: 60.0, 45033: 1.0}
 #: "System busy" and internal-error answers that pass.
 TRANSIENT_ERRORS = frozenset({-1, 45022})

@@ -38,11 +38,19 @@ class TransientError(ConnectorError):
 
 
 class RateLimitedError(TransientError):
-    """The provider throttled us. ``retry_after`` (seconds) comes from the provider when it says."""
+    """The provider throttled us. ``retry_after`` (seconds) comes from the provider when it says.
 
-    def __init__(self, message: str, *, retry_after: float | None = None, code: str | int | None = None):
+    ``paused=True`` says more: the remote has blocked this instance's calls until
+    ``retry_after`` has passed (WeCom's hour-level 45009 blocks an API for up to an hour). The
+    hub then holds *every* write of the instance until then, and the wait does not use up the
+    write's retry budget — trying earlier cannot succeed, so it is not a failed attempt.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, code: str | int | None = None,
+                 paused: bool = False):
         super().__init__(message, code=code)
         self.retry_after = retry_after
+        self.paused = paused and retry_after is not None and retry_after > 0
 
 
 class PermanentError(ConnectorError):

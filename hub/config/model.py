@@ -22,6 +22,7 @@ class SinkConfig:
     enabled: bool = True
     mapping: str | None = None
     sources: list[str] | None = None  # origins that feed this sink; None = every other instance
+    mode: str | None = None  # preview | live | None (preview while two-way and unapproved)
 
 
 @dataclass

@@ -85,6 +85,9 @@ class SinkSchema(StrictSchema):
     mapping = fields.String(load_default=None)
     #: Which origins feed this sink; default every other connector instance.
     sources = fields.List(fields.String(), load_default=None)
+    #: ``preview`` holds writes until ``hub approve`` (the default for a two-way sink until
+    #: its first approval); ``live`` writes at once. None: decided by hub.pipeline.preview.
+    mode = fields.String(load_default=None, validate=validate.OneOf(["preview", "live"]))
 
 
 class ConnectorInstanceSchema(StrictSchema):

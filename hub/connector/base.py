@@ -11,13 +11,16 @@ only talks to its remote system and translates errors into :mod:`hub.connector.e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterator, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping, Protocol
 
 import requests
 from marshmallow import Schema
 
 from hub.connector.records import ReadBatch, WebhookRequest, WebhookResult, WriteResult
 from hub.connector.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from hub.connector.discovery import StreamInfo
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ class Stream:
     name: ClassVar[str] = ""
     primary_key: ClassVar[str] = "id"
     description: ClassVar[str] = ""
+    #: Optional: the record fields (path → type) when known up front; ``hub discover``
+    #: otherwise infers them from a few records (see :meth:`Connector.discover`).
+    fields: ClassVar[Mapping[str, str] | None] = None
 
     def __init__(self, connector: "Connector"):
         self.connector = connector
@@ -73,6 +79,9 @@ class Sink:
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    #: The payload keys (key → type) this sink accepts, when known; ``hub check`` then
+    #: rejects an outbound mapping that renders any other key. None: not declared.
+    fields: ClassVar[Mapping[str, str] | None] = None
 
     def __init__(self, connector: "Connector"):
         self.connector = connector
@@ -185,3 +194,56 @@ class Connector:
 
     def write(self, sink: str, payload: dict[str, Any], *, idempotency_key: str, native_id: str | None = None) -> WriteResult:
         return self.sink(sink).write(payload, idempotency_key=idempotency_key, native_id=native_id)
+
+    # -- discovery (``hub discover``, ``hub check``) ---------------------------------------
+    def sink_fields(self, sink: str) -> dict[str, str] | None:
+        """The payload keys (key → type) ``sink`` may be given, or None when undeclared.
+        Offline: from the class (:attr:`Sink.fields`) or the config, never the remote."""
+        cls = type(self).sinks.get(sink)
+        declared = getattr(cls, "fields", None) if cls is not None else None
+        return dict(declared) if declared is not None else None
+
+    def discover(self, stream: str | None = None, *, sample: int = 0) -> list["StreamInfo"]:
+        """Streams (or just ``stream``) with their fields, then the sinks with theirs.
+
+        The default reads up to ``max(sample, 20)`` records of each stream from the start
+        (read-only; no cursor is saved) and infers the fields from them; ``sample`` of those
+        are returned as ``samples`` (record data, as a mapping sees it). Connectors that can
+        describe themselves exactly override this (the SQL connector reads its catalogue)."""
+        from hub.connector.discovery import INFER_RECORDS, FieldInfo, StreamInfo, infer_fields
+
+        names = type(self).stream_names(self.config)
+        if stream is not None and stream not in names:
+            raise KeyError(f"{self.instance} has no stream {stream!r}; it has {names}")
+        out: list[StreamInfo] = []
+        for name in [stream] if stream else names:
+            s = self.stream(name)
+            records: list[dict[str, Any]] = []
+            wanted = max(sample, INFER_RECORDS)
+            batches = s.read(None)
+            try:
+                for batch in batches:
+                    records += [r.data for r in batch.records]
+                    if len(records) >= wanted:
+                        break
+            finally:
+                close = getattr(batches, "close", None)
+                if close is not None:
+                    close()
+            declared = getattr(s, "fields", None)
+            if declared:
+                fields = [FieldInfo(k, v, key=k == s.primary_key) for k, v in declared.items()]
+            else:
+                fields = infer_fields(records[:wanted], key=s.primary_key)
+            out.append(StreamInfo(name, "stream", s.description, fields=fields, fields_complete=bool(declared),
+                                  samples=records[:sample],
+                                  note="" if records or declared else "no records to infer fields from"))
+        if stream is None:
+            for name in type(self).sink_names(self.config):
+                known = self.sink_fields(name)
+                sink_cls = type(self).sinks.get(name)
+                out.append(StreamInfo(name, "sink", getattr(sink_cls, "description", ""),
+                                      fields=[FieldInfo(k, v, writable=True) for k, v in (known or {}).items()],
+                                      fields_complete=known is not None,
+                                      note="" if known is not None else "payload keys not declared by the connector"))
+        return out

@@ -102,6 +102,10 @@ def reconcile_job() -> dict:
     if found.outbox_ids:
         enqueue_deliver(runtime, found.outbox_ids, fresh=True)
     expired = expire_raw(runtime.db, settings.raw_retention)
+    from hub.pipeline.preview import release_stranded  # held rows of sinks approved meanwhile
+
+    if released := release_stranded(runtime):
+        enqueue_deliver(runtime, released, fresh=True)
     if found.inbox_ids or found.outbox_ids or found.reclaimed:
         log.info("reconciler: re-enqueued %d inbox and %d outbox rows, reclaimed %d stuck sends",
                  len(found.inbox_ids), len(found.outbox_ids), found.reclaimed)

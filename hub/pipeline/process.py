@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from hub.contacts.apply import ApplyItem, apply_batch
 from hub.mapping import MappingError, MappingRecordError, canonical_view
 from hub.pipeline.hashing import payload_hash
+from hub.pipeline.preview import hold_status
 from hub.pipeline.links import destination_native_ids, last_written_hashes, written_values
 from hub.pipeline.views import load_views
 from hub.store.models import InboxRow, OutboxRow
@@ -160,7 +161,7 @@ def _write_outbox(session, runtime, changed: dict[int, tuple[set[str], set[str]]
                 "payload_hash": digest,
                 "written_values": {**view["attributes"], "__tags__": view["tags"]},
                 "native_id": native_id,
-                "status": "pending",
+                "status": hold_status(runtime, session, dest, sink),  # 'held' until a preview sink is approved
                 "next_attempt_at": now,
             }
         )

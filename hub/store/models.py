@@ -287,3 +287,15 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SinkApproval(Base):
+    """A sink an operator approved with ``hub approve``: its writes flow from then on
+    instead of being held for preview (see :mod:`hub.pipeline.preview`)."""
+
+    __tablename__ = "sink_approvals"
+
+    connector: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sink: Mapped[str] = mapped_column(String(64), primary_key=True)
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_by: Mapped[str] = mapped_column(String(100))

@@ -101,6 +101,6 @@ def test_check_output_does_not_print_secrets(tmp_path, monkeypatch):
     monkeypatch.setenv("CRM_KEY", CANARY)
     with SandboxRouter(ExampleSandbox(), prefix="/sandbox/example"):
         result = CliRunner().invoke(cli, ["--config", str(path), "check"])
-    assert result.exit_code == 1
-    assert "crm_a (example): FAILED" in result.output
+    assert result.exit_code == 2  # a preflight problem (issue 17): one line, exit 2
+    assert "connectors.crm_a: check failed (example):" in result.output
     assert CANARY not in result.output

@@ -78,6 +78,20 @@ class SqlConnector(Connector):
     def sink(self, name: str) -> Sink:
         return TableSink(self, name)
 
+    # -- discovery ------------------------------------------------------------------------
+    def sink_fields(self, sink: str) -> dict[str, str] | None:
+        """A sink's writable columns: its ``key`` and ``columns`` (offline, from the config)."""
+        spec = (self.config.get("sinks") or {}).get(sink)
+        if spec is None:
+            return None
+        return {c: "column" for c in dict.fromkeys([spec["key"], *spec["columns"]])}
+
+    def discover(self, stream: str | None = None, *, sample: int = 0):
+        """The catalogue: streams, sinks and the other tables (:mod:`connectors.sql.discovery`)."""
+        from connectors.sql.discovery import discover
+
+        return discover(self, stream, sample=sample)
+
     # -- the database ---------------------------------------------------------------------
     @property
     def secrets(self) -> list[str]:

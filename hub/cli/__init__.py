@@ -27,6 +27,8 @@ def _add_commands() -> None:
         ("hub.cli.mappings", "mappings"),
         ("hub.cli.contacts", "contacts"),
         ("hub.cli.sync", "COMMANDS"),
+        ("hub.cli.preview", "COMMANDS"),
+        ("hub.cli.discover", "discover"),
         ("hub.cli.demo", "demo"),
         ("hub.cli.tokens", "tokens"),
     ]

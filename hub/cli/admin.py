@@ -32,31 +32,33 @@ def init(ctx: click.Context) -> None:
 
 
 @click.command()
-@click.option("--offline", is_flag=True, help="Only validate the config; don't call any remote system.")
+@click.option("--offline", is_flag=True, help="Don't call any remote system (connectors' check and discovery).")
 @click.pass_context
 @handles_config_errors
 def check(ctx: click.Context, offline: bool) -> None:
-    """Validate the config, then run each enabled connector's check()."""
-    from hub.connector import ConnectorError
+    """Preflight: the config, the hub database (reachable, migrated), Redis, every mapping
+    the config uses (lint, paths against the fields `hub discover` finds, outbound keys
+    against each sink's writable fields) and each enabled connector's check().
+
+    Each problem is one line, `file:line key: message`; exits 2 when there is any."""
+    from hub.preflight import run
 
     runtime = get_runtime(ctx)
-    click.echo(f"{runtime.config.source_file}: config OK ({len(runtime.config.connectors)} connector instances)")
-    if offline:
-        return
-    failed = 0
-    for name, inst in runtime.config.enabled_connectors().items():
-        try:
-            runtime.connector(name).check()
-        except ConnectorError as exc:
-            failed += 1
-            click.echo(f"  {name} ({inst.type}): FAILED — {exc.message}")
-        except Exception as exc:  # an unexpected bug in a connector: say which, keep checking
-            failed += 1
-            click.echo(f"  {name} ({inst.type}): ERROR — {type(exc).__name__}: {exc}")
-        else:
-            click.echo(f"  {name} ({inst.type}): OK")
-    if failed:
-        sys.exit(1)
+    report = run(runtime, offline=offline)
+    for line in report.ok:
+        click.echo(line)
+    for line in report.warnings:
+        click.echo(f"warning: {line}", err=True)
+    for line in report.problems:
+        click.echo(line, err=True)
+    if report.problems:
+        click.echo(f"{len(report.problems)} problem(s)", err=True)
+        sys.exit(2)
+    from hub.reload import stale_notice
+
+    notice = stale_notice(runtime)
+    if notice:
+        click.echo(notice, err=True)
 
 
 @click.command()

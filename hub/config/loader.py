@@ -170,6 +170,14 @@ def load_config(
         if inst is not None:
             connectors[name] = inst
 
+    named = set(top["connectors"] or {})
+    for name, inst in connectors.items():
+        for sink in inst.sinks.values():
+            for index, source in enumerate(sink.sources or []):
+                if source not in named:
+                    col.add(("connectors", name, "sinks", sink.name, "sources", index),
+                            f"no connector instance {source!r}{did_you_mean(source, named)}")
+
     policies: dict[str, FieldPolicy] = {}
     for name, raw in (top["fields_"] or {}).items():
         policy = _load_policy(col, name, raw, connectors)
@@ -198,6 +206,7 @@ def load_config(
         max_attempts=hub_raw["max_attempts"],
         backoff_base=hub_raw["backoff_base"],
         backoff_cap=hub_raw["backoff_cap"],
+        timeline_attributes=list(hub_raw["timeline_attributes"]),
     )
     identity = IdentityRules(
         kinds=identity_raw.get("kinds", {}),

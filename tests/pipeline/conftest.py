@@ -15,7 +15,9 @@ from hub_example.sandbox import ExampleSandbox
 MAPPINGS = Path(__file__).parent / "mappings"
 
 
-def write_config(tmp_path, database_url, redis_url, *, fields="", extra="") -> Path:
+def write_config(tmp_path, database_url, redis_url, *, fields="", extra="", sink_mode="live") -> Path:
+    """Both CRMs are two-way, so their sinks default to preview; most tests want writes to
+    flow (``sink_mode="live"``), the preview tests pass ``sink_mode=None``."""
     inbound = MAPPINGS / "example.contacts.yaml"
     outbound = MAPPINGS / "example.contacts.out.yaml"
     instances = ""
@@ -27,7 +29,7 @@ def write_config(tmp_path, database_url, redis_url, *, fields="", extra="") -> P
     streams:
       contacts: {{mapping: "{inbound}"}}
     sinks:
-      contacts: {{mapping: "{outbound}"}}
+      contacts: {{mapping: "{outbound}"{f", mode: {sink_mode}" if sink_mode else ""}}}
 """
     path = tmp_path / "hub.yaml"
     path.write_text(
@@ -56,8 +58,8 @@ def make_hub(tmp_path, db, database_url, redis_url, redis_conn):
     """``make_hub(fields=...)`` → a :class:`TwoCrms` with a runtime on the test backends."""
     opened = []
 
-    def make(fields: str = "") -> TwoCrms:
-        runtime = Runtime(load_config(write_config(tmp_path, database_url, redis_url, fields=fields), env={}))
+    def make(fields: str = "", sink_mode: str | None = "live") -> TwoCrms:
+        runtime = Runtime(load_config(write_config(tmp_path, database_url, redis_url, fields=fields, sink_mode=sink_mode), env={}))
         set_current(runtime)
         router = SandboxRouter()
         a, b = ExampleSandbox(), ExampleSandbox()

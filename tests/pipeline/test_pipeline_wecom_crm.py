@@ -80,7 +80,8 @@ connectors:
     sinks:
       rows:
         mapping: "{MAPPINGS / 'sql.rows.out.yaml'}"
-        sources: [feiyu_ads]
+        sources: []                # the demo's [feiyu_ads]: no Feiyu instance here
+        mode: live
   {WECOM}:
     type: wecom
     config: {json.dumps(wecom_config, ensure_ascii=False)}
@@ -90,6 +91,7 @@ connectors:
       tags:
         mapping: "{MAPPINGS / 'wecom.tags.out.yaml'}"
         sources: [{CRM}]
+        mode: live
 """,
         encoding="utf-8",
     )

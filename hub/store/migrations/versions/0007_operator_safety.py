@@ -21,8 +21,18 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"
 
 
 def upgrade() -> None:
-    pass
+    # A sink an operator approved (``hub approve``): its writes then flow instead of being
+    # held for preview. Held rows themselves are outbox rows with status 'held', and
+    # discarded dead letters status 'discarded' (status is a free string column).
+    op.create_table(
+        "sink_approvals",
+        sa.Column("connector", sa.String(length=64), nullable=False),
+        sa.Column("sink", sa.String(length=64), nullable=False),
+        sa.Column("approved_at", hub.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("approved_by", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("connector", "sink", name=op.f("pk_sink_approvals")),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("sink_approvals")

@@ -81,8 +81,6 @@ def stop_embedded(server: Any) -> None:
     server.connection_pool.disconnect()
 
 
-
-
 def redis_url_for(settings: Any) -> str:
     """The URL other processes (workers, web) use to reach this hub's Redis."""
     if settings.redis_url:
@@ -117,12 +115,27 @@ def enqueue(conn: redis.Redis, func: Callable | str, *args, job_id: str | None =
     return queue.enqueue(func, *args, job_id=job_id, at_front=at_front, result_ttl=300, failure_ttl=7 * 86400, **kwargs)
 
 
-def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = None, simple: bool = False) -> bool:
-    """Run an RQ worker (with the scheduler, for delayed retries) on the hub queue."""
+def worker_class(fork: bool = False) -> type:
+    """The RQ worker class ``hub worker`` runs: warm (in-process) unless ``fork``.
+
+    RQ's default ``Worker`` forks a work-horse per job. For the hub that costs ~0.5 s a
+    job — the child reconnects to the database and Redis (a forked child must never share
+    its parent's sockets) and recompiles the mappings it touches — so one-row jobs ran at a
+    few per second. The warm worker is RQ's ``SimpleWorker``: jobs run in the worker
+    process itself and reuse its runtime (:func:`hub.runtime.current`), connection pools
+    and compiled mappings. Nothing the fork gave is needed for correctness: a killed
+    worker kills its job either way, the job's transaction rolls back, and the reconciler
+    re-enqueues its rows; job timeouts still apply (SIGALRM in the main thread), and a
+    job's started-registry entry lives for its whole timeout, so a long job is not taken
+    for abandoned. ``fork`` keeps per-job isolation for untrusted plugin code."""
     from rq import SimpleWorker, Worker
 
-    cls = SimpleWorker if simple else Worker
-    worker = cls([get_queue(conn)], connection=conn, name=name)
+    return Worker if fork else SimpleWorker
+
+
+def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = None, fork: bool = False) -> bool:
+    """Run an RQ worker (with the scheduler, for delayed retries) on the hub queue."""
+    worker = worker_class(fork)([get_queue(conn)], connection=conn, name=name)
     return worker.work(burst=burst, with_scheduler=True, logging_level=os.environ.get("HUB_LOG_LEVEL", "INFO"))
 
 

@@ -93,6 +93,24 @@ class Runtime:
         """Build the shared collaborators now, before a worker starts threads and forks."""
         self.db, self.redis, self.rules  # noqa: B018 - evaluated for their side effect
 
+    def preload(self) -> None:
+        """Everything a warm worker's jobs will need, loaded once before the first job:
+        the pipeline modules and every enabled stream's and sink's compiled mapping. A
+        mapping that does not compile is left for its job to report (as rejected rows)."""
+        import hub.pipeline.deliver  # noqa: F401
+        import hub.pipeline.jobs  # noqa: F401
+        import hub.pipeline.process  # noqa: F401
+        import hub.pipeline.pull  # noqa: F401
+
+        for name, inst in self.config.enabled_connectors().items():
+            wanted = [{"stream": s.name} for s in inst.streams.values() if s.enabled]
+            wanted += [{"sink": s.name} for s in inst.sinks.values() if s.enabled]
+            for which in wanted:
+                try:
+                    self.mapping(name, **which)
+                except Exception as exc:  # reported where it matters: by the job that needs it
+                    log.warning("mapping for %s %s not preloaded: %s", name, which, type(exc).__name__)
+
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.dispose()

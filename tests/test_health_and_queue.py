@@ -46,7 +46,7 @@ def test_healthz_503_when_database_is_down(tmp_path, redis_url):
 
 def test_job_runs_on_a_worker(redis_conn):
     job = enqueue(redis_conn, "hub.demo.jobs.ping", "t1")
-    run_worker(redis_conn, burst=True, simple=True)
+    run_worker(redis_conn, burst=True)
     assert job.get_status(refresh=True) == "finished"
     assert job.return_value().startswith("pong from worker pid")
 

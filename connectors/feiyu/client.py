@@ -8,7 +8,7 @@
   ``GET /open_api/2/tools/clue/get/?advertiser_ids=[..]&start_time&end_time&page&page_size``
   → ``{code, message, request_id, data{page_info{page, page_size, total_number,
   total_page}, list[]}}`` and ``POST /open_api/2/tools/clue/callback/`` ``{advertiser_ids,
-  clue_id, source: 1, clue_convert_state}``; header ``Access-Token`` from OAuth. A rejected
+  clue_id, source: 1, clue_convert_state, event_data{reason_code, …}}``; header ``Access-Token`` from OAuth. A rejected
   access token is refreshed once and the call retried.
 
 Both return leads already normalised to Marketing API field names (:mod:`.normalize`).
@@ -72,7 +72,9 @@ class CrmApi:
         pages = math.ceil(int(answer.get("count") or 0) / page_size)
         return [normalize.from_crm(row) for row in rows], pages
 
-    def callback(self, clue_id: str, advertiser_id: str | None, state: int) -> dict[str, Any]:
+    def callback(self, clue_id: str, advertiser_id: str | None, state: int,
+                 event_data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``event_data`` is a Marketing API field; the legacy API documents none (not sent)."""
         path = signing.CALLBACK_PATH
         body = {"clue_id": clue_id, "clue_convert_state": state}
         response = request(self.connector.http, "POST", self.base + path, json=body, headers=self._headers(path))
@@ -122,7 +124,8 @@ class MarketingApi:
             total_page = math.ceil(int(info.get("total_number") or 0) / page_size)
         return [normalize.from_marketing(row) for row in data.get("list") or []], int(total_page)
 
-    def callback(self, clue_id: str, advertiser_id: str | None, state: int) -> dict[str, Any]:
+    def callback(self, clue_id: str, advertiser_id: str | None, state: int,
+                 event_data: dict[str, Any] | None = None) -> dict[str, Any]:
         if not advertiser_id:
             raise PermanentError("clue_status: advertiser_id is required with the Marketing API")
         body = {
@@ -131,4 +134,6 @@ class MarketingApi:
             "source": CALLBACK_SOURCE,
             "clue_convert_state": state,
         }
+        if event_data:
+            body["event_data"] = event_data
         return self.call("POST", CLUE_CALLBACK_PATH, json=body)

@@ -1,6 +1,8 @@
 """The ``clue_status`` sink: write a lead's follow-up status back to Feiyu.
 
-Payload ``{clue_id, advertiser_id, clue_convert_state}``. With the Marketing API this is
+Payload ``{clue_id, advertiser_id, clue_convert_state, reason_code?, reason_message?,
+deal_sub_amount?}``; the last three travel as the Marketing API's ``event_data``, and an
+invalid lead (10000) always carries a ``reason_code`` (:mod:`connectors.feiyu.reasons`). With the Marketing API this is
 ``POST /open_api/2/tools/clue/callback/`` (states such as 194 回访-信息确认, 195 回访-加为好友,
 196 回访-高潜成交, 527 到店/上门, 285 正价品支付, 10000 无效线索); with the legacy CRM API
 ``POST /crm/v2/openapi/clue/callback/`` (1 无效, 2 潜在客户, 3 高价值客户, 4 已付费).
@@ -16,6 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from hub.connector import PermanentError, Sink, WriteResult
+
+from connectors.feiyu.reasons import event_data
 
 STATE_KEY = "clue_status_sent"
 REMEMBERED_KEYS = 5000
@@ -37,12 +41,15 @@ class ClueStatusSink(Sink):
         advertiser_id = payload.get("advertiser_id")
         advertiser_id = str(advertiser_id) if advertiser_id not in (None, "") else None
 
+        details = event_data(convert_state, payload)
+
         sent: dict[str, str] = dict(c.state.get(STATE_KEY) or {})
         if idempotency_key in sent:
             return WriteResult(native_id=sent[idempotency_key], created=False)
-        answer = c.api().callback(clue_id, advertiser_id, convert_state)
+        answer = c.api().callback(clue_id, advertiser_id, convert_state, details)
         sent[idempotency_key] = clue_id
         if len(sent) > REMEMBERED_KEYS:
             sent = dict(list(sent.items())[-REMEMBERED_KEYS:])
         c.state.set(STATE_KEY, sent)
-        return WriteResult(native_id=clue_id, created=False, data={"clue_convert_state": convert_state, "answer": answer})
+        return WriteResult(native_id=clue_id, created=False,
+                           data={"clue_convert_state": convert_state, "event_data": details, "answer": answer})

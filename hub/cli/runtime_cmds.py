@@ -36,11 +36,15 @@ def serve(ctx: click.Context, host: str, port: int, sandboxes: bool) -> None:
 @click.command()
 @click.option("--burst", is_flag=True, help="Process what is queued, then exit.")
 @click.option("--name", default=None, help="Worker name (default: generated).")
-@click.option("--simple", is_flag=True, help="Run jobs in-process (no fork per job).")
+@click.option("--fork", is_flag=True, help="Fork a process per job (isolation, ~0.5 s a job) instead of running jobs warm.")
+@click.option("--simple", is_flag=True, hidden=True, help="Deprecated: jobs run in-process by default.")
 @click.pass_context
 @handles_config_errors
-def worker(ctx: click.Context, burst: bool, name: str | None, simple: bool) -> None:
-    """Run a queue worker (with the scheduler for delayed retries and periodic jobs)."""
+def worker(ctx: click.Context, burst: bool, name: str | None, fork: bool, simple: bool) -> None:
+    """Run a queue worker (with the scheduler for delayed retries and periodic jobs).
+
+    Jobs run warm: in this process, on one runtime, its connection pools and compiled
+    mappings, loaded before the first job (see ``hub.queue.worker_class``)."""
     import os
 
     from hub.queue import run_worker
@@ -56,9 +60,11 @@ def worker(ctx: click.Context, burst: bool, name: str | None, simple: bool) -> N
     name = name or default_worker_name()
     runtime.warm_up()
     install_sighup(runtime, who=name)  # `kill -HUP` reloads the config (see hub.reload)
+    if not fork:
+        runtime.preload()
     if not burst:  # scheduled pulls and the reconciler (one worker acts per tick)
         start_ticker(runtime)
-    run_worker(runtime.redis, burst=burst, name=name, simple=simple)
+    run_worker(runtime.redis, burst=burst, name=name, fork=fork and not simple)
 
 
 COMMANDS = [serve, worker]

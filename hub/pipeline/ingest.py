@@ -39,15 +39,42 @@ def _payload_and_key(record: Record) -> tuple[dict, str]:
 
 def store_records(session: Session, instance: str, stream: str, records: Iterable[Record], run_id: int | None = None) -> tuple[list[int], int]:
     """Insert records into the inbox; return (new inbox ids, number of duplicates)."""
+    rows, duplicates = inbox_rows(instance, [(stream, record) for record in records], run_id)
+    if not rows:
+        return [], duplicates
+    # One cached executemany; SQLAlchemy splits it under each dialect's parameter limit.
+    got = insert_ignore(session, InboxRow, rows, ["connector", "stream", "dedupe_key"], returning=[InboxRow.id])
+    inserted = sorted(r[0] for r in got)
+    duplicates += len(rows) - len(inserted)
+    return inserted, duplicates
+
+
+def store_push(db, instance: str, records: Iterable[tuple[str, Record]]) -> dict[str, list[int]]:
+    """The webhook door's insert: one autocommitted ``INSERT … ON CONFLICT DO NOTHING``
+    for all of a push's records (no BEGIN/COMMIT round trips; the statement is atomic on
+    its own). Returns the new inbox ids by stream; a retried push returns none."""
+    rows, _ = inbox_rows(instance, records)
+    if not rows:
+        return {}
+    with db.autocommit() as session:
+        got = insert_ignore(session, InboxRow, rows, ["connector", "stream", "dedupe_key"], returning=[InboxRow.id, InboxRow.stream])
+    by_stream: dict[str, list[int]] = {}
+    for row_id, stream in sorted(got):
+        by_stream.setdefault(stream, []).append(row_id)
+    return by_stream
+
+
+def inbox_rows(instance: str, records: Iterable[tuple[str, Record]], run_id: int | None = None) -> tuple[list[dict], int]:
+    """Inbox row values for ``(stream, record)`` pairs, minus in-batch duplicates (and their count)."""
     rows = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     duplicates = 0
-    for record in records:
+    for stream, record in records:
         payload, key = _payload_and_key(record)
-        if key in seen:  # the same record twice in one batch
+        if (stream, key) in seen:  # the same record twice in one batch
             duplicates += 1
             continue
-        seen.add(key)
+        seen.add((stream, key))
         rows.append(
             {
                 "connector": instance,
@@ -61,10 +88,4 @@ def store_records(session: Session, instance: str, stream: str, records: Iterabl
                 "run_id": run_id,
             }
         )
-    if not rows:
-        return [], duplicates
-    # One cached executemany; SQLAlchemy splits it under each dialect's parameter limit.
-    got = insert_ignore(session, InboxRow, rows, ["connector", "stream", "dedupe_key"], returning=[InboxRow.id])
-    inserted = sorted(r[0] for r in got)
-    duplicates += len(rows) - len(inserted)
-    return inserted, duplicates
+    return rows, duplicates

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from datetime import timedelta
 
 from hub.queue import enqueue, get_queue
@@ -32,6 +33,35 @@ def enqueue_process(runtime, inbox_ids: list[int], *, fresh: bool = False) -> No
     killed worker left "started" under that very id (RQ would not run it again)."""
     for chunk in _chunks(sorted(inbox_ids), runtime.config.hub.batch_size):
         enqueue(runtime.redis, process_job, chunk, job_id=None if fresh else _batch_id("process", chunk))
+
+
+#: How long a "processing requested" mark outlives a job that never starts (Redis lost it,
+#: or its worker died before starting it); after that, the next push queues a job again.
+DEBOUNCE_SECONDS = 5
+
+
+def _debounce_key(instance: str, stream: str) -> str:
+    return f"hub:process-requested:{instance}:{stream}"
+
+
+def request_processing(runtime, instance: str, stream: str) -> bool:
+    """Make sure a job will claim ``stream``'s pending rows; True if this call queued it.
+
+    Debounced: while a stream job is queued and not yet started, a Redis mark says so and
+    further pushes queue nothing (one ``SET NX``) — a burst of callbacks becomes a few
+    jobs, each claiming up to ``batch_size`` rows. The job clears the mark when it *starts*,
+    before it claims, so a row committed after its claim always finds the mark gone and
+    queues the next job. The mark expires after :data:`DEBOUNCE_SECONDS` in case its job
+    is lost, and the reconciler still re-enqueues any row left pending."""
+    key = _debounce_key(instance, stream)
+    if not runtime.redis.set(key, b"1", nx=True, ex=DEBOUNCE_SECONDS):
+        return False
+    try:
+        enqueue(runtime.redis, process_stream_job, instance, stream)
+    except Exception:
+        runtime.redis.delete(key)  # best effort: the next push may try again
+        raise
+    return True
 
 
 def enqueue_deliver(runtime, outbox_ids: list[int], delay: float = 0, *, fresh: bool = False) -> None:
@@ -77,16 +107,42 @@ def process_job(inbox_ids: list[int]) -> dict:
     return outcome.summary()
 
 
+def process_stream_job(instance: str, stream: str) -> dict:
+    """Claim and process up to ``batch_size`` pending rows of one stream (pushes); queue
+    another round if the batch was full."""
+    from hub.pipeline.process import process_inbox
+    from hub.runtime import current
+
+    runtime = current()
+    _safely("the debounce reset", runtime.redis.delete, _debounce_key(instance, stream))
+    limit = runtime.config.hub.batch_size
+    outcome = process_inbox(runtime, stream=(instance, stream), limit=limit)
+    if outcome.processed + outcome.rejected >= limit:  # probably more waiting
+        _safely("processing", request_processing, runtime, instance, stream)
+    if outcome.outbox_ids:
+        _safely("delivery", enqueue_deliver, runtime, outcome.outbox_ids)
+    return outcome.summary()
+
+
 def deliver_job(outbox_ids: list[int]) -> dict:
     from hub.pipeline.deliver import deliver
     from hub.runtime import current
 
     runtime = current()
 
-    def schedule(row_id: int, delay: float) -> None:
-        _safely("a retry", enqueue_deliver, runtime, [row_id], delay)
+    # Retries go out as one delayed job per whole second of delay, not one per row: a
+    # throttled batch (the shared token bucket ran dry) comes back as a batch. RQ's
+    # scheduler works in whole seconds anyway; rounding up never runs a row early.
+    retries: dict[int, list[int]] = {}
 
-    counts = deliver(runtime, outbox_ids, schedule_retry=schedule)
+    def schedule(row_id: int, delay: float) -> None:
+        retries.setdefault(math.ceil(delay), []).append(row_id)
+
+    try:
+        counts = deliver(runtime, outbox_ids, schedule_retry=schedule)
+    finally:
+        for delay, ids in sorted(retries.items()):
+            _safely("a retry", enqueue_deliver, runtime, ids, delay)
     return {"delivered": counts.delivered, "retrying": counts.retrying, "dead": counts.dead}
 
 

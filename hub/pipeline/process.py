@@ -21,10 +21,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from hub.contacts.apply import ApplyItem, apply_batch
 from hub.mapping import MappingError, MappingRecordError, canonical_view
+from hub.pipeline.claims import claim_inbox
 from hub.pipeline.hashing import payload_hash
 from hub.pipeline.preview import hold_status
 from hub.pipeline.links import destination_native_ids, last_written_hashes, written_values
@@ -185,12 +186,14 @@ def _apply(session, runtime, items: list[tuple[Any, ApplyItem]], outcome: Proces
     _write_outbox(session, runtime, changed, outcome)
 
 
-def process_inbox(runtime, inbox_ids: list[int]) -> ProcessOutcome:
+def process_inbox(runtime, inbox_ids: list[int] | None = None, *, stream: tuple[str, str] | None = None,
+                  limit: int | None = None) -> ProcessOutcome:
+    """Process the pending rows among ``inbox_ids``, or the oldest ``limit`` pending rows of
+    ``stream`` (``(instance, stream)``: a push job). The rows are claimed first
+    (:mod:`hub.pipeline.claims`), so concurrent jobs never process one row twice."""
     outcome = ProcessOutcome()
     with runtime.db.session() as session:
-        rows = session.execute(
-            select(*_INBOX_COLUMNS).where(column_in(session, InboxRow.id, inbox_ids), InboxRow.status == "pending").order_by(InboxRow.id)
-        ).all()
+        rows = claim_inbox(session, _INBOX_COLUMNS, ids=inbox_ids, stream=stream, limit=limit)
         if not rows:
             return outcome
         items: list[tuple[Any, ApplyItem]] = []

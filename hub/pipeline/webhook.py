@@ -1,11 +1,17 @@
-"""Webhook ingestion: handler → inbox commit → enqueue → answer."""
+"""Webhook ingestion: handler → inbox insert → request processing → answer.
+
+The door stays cheap because it runs once per callback while everything else runs once
+per batch: verify and parse, one autocommitted insert (:func:`store_push`), then one
+debounced ``SET NX`` per stream (:func:`request_processing`) — a burst of callbacks
+becomes a few jobs that each claim a batch of the stream's pending rows.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from hub.connector import WebhookRejected, WebhookRequest, WebhookResult, inputs
-from hub.pipeline.ingest import store_records
+from hub.pipeline.ingest import store_push
 
 log = logging.getLogger(__name__)
 
@@ -23,23 +29,17 @@ def ingest_webhook(runtime, instance: str, request: WebhookRequest) -> WebhookRe
 
             deliver_urgent(runtime, instance, result.writes)
         return result
-    by_stream: dict[str, list] = {}
-    for stream, record in result.records:
-        by_stream.setdefault(stream, []).append(record)
-    inserted: list[int] = []
-    with runtime.db.session() as session:
-        for stream, records in by_stream.items():
-            ids, _dupes = store_records(session, instance, stream, records)
-            inserted.extend(ids)
+    inserted = store_push(runtime.db, instance, result.records)
     # Committed. Only now may processing start and the sender hear "success".
     if result.writes:  # urgent writes (a 20-second WelcomeCode): delivered here, not queued
         from hub.pipeline.urgent import deliver_urgent
 
         deliver_urgent(runtime, instance, result.writes)
     if inserted:
-        from hub.pipeline.jobs import _safely, enqueue_process
+        from hub.pipeline.jobs import _safely, request_processing
 
-        _safely("processing", enqueue_process, runtime, inserted)
+        for stream in inserted:
+            _safely("processing", request_processing, runtime, instance, stream)
     return result
 
 

@@ -100,6 +100,17 @@ class Database:
             with session.begin():
                 yield session
 
+    @contextmanager
+    def autocommit(self) -> Iterator[Session]:
+        """A session whose statements each commit on their own: no ``BEGIN``/``COMMIT``
+        round trips. For one idempotent statement on a hot path (the webhook door's inbox
+        insert); anything that must commit together belongs in :meth:`session`."""
+        engine = self.__dict__.get("_autocommit_engine")
+        if engine is None:  # shares the pool; the isolation level is reset on check-in
+            engine = self.__dict__["_autocommit_engine"] = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+
     def migrate(self) -> None:
         migrate(self.engine)
 

@@ -143,5 +143,5 @@ def test_reconciler_requeues_rows_whose_job_a_killed_worker_left_started(make_hu
         s.execute(update(OutboxRow).values(next_attempt_at=utcnow() - timedelta(minutes=10)))
     reconcile_job()
     assert get_queue(redis_conn).count == 1 and stuck.id not in get_queue(redis_conn).job_ids
-    run_worker(redis_conn, burst=True, simple=True)
+    run_worker(redis_conn, burst=True)
     assert [r.status for r in rows(hub.runtime.db)] == ["delivered"] * 3

@@ -36,6 +36,7 @@ from hub.connector.sandbox import Sandbox
 from connectors.feiyu import timewindows
 from connectors.feiyu.auth import signing
 from connectors.feiyu.config import DEFAULT_PUSH_TOKEN_HEADER
+from connectors.feiyu.reasons import INVALID, REASON_CODES
 from connectors.feiyu.sandbox.data import LeadFactory, legacy_shape
 
 APP_ID = "1780000000000001"
@@ -260,8 +261,15 @@ class FeiyuSandbox(Sandbox):
                 return answer(40001, "参数错误: clue_convert_state")
             if body.get("source") not in (None, 1):
                 return answer(40001, "参数错误: source")
+            details = body.get("event_data")
+            reason = details.get("reason_code") if isinstance(details, dict) else None
+            if reason is not None and reason not in REASON_CODES:
+                return answer(40001, "参数错误: event_data.reason_code")
+            if body["clue_convert_state"] == INVALID and reason is None:
+                return answer(40001, "参数错误: 无效线索需填写 event_data.reason_code")
             self.callbacks.append({"api": "marketing", "clue_id": lead["clue_id"], "advertiser_id": lead["advertiser_id"],
-                                   "clue_convert_state": body["clue_convert_state"]})
+                                   "clue_convert_state": body["clue_convert_state"],
+                                   **({"event_data": details} if details else {})})
             return answer(0, "OK", {})
 
         def crm_auth(signed_path: str):

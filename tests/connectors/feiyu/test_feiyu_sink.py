@@ -49,3 +49,63 @@ def test_legacy_states_are_validated_by_the_crm_api(crm, make_connector):
     with pytest.raises(PermanentError) as info:
         make_connector(config).write("clue_status", payload, idempotency_key="k")
     assert "clue_convert_state" in str(info.value)
+
+
+# -- invalid leads say why (issue 16) -------------------------------------------------------
+# Ocean Engine's official SDK (oceanengine/ad_open_sdk_go,
+# models/model_tools_clue_callback_v2_request_event_data.go and ..._event_data_reason_code.go):
+# the callback body carries event_data{deal_sub_amount, reason_code, reason_message}, and the
+# 无效线索 state 10000 is refused without a reason_code. The old sink never sent event_data.
+
+def test_an_invalid_lead_is_written_back_with_a_reason_code(marketing, make_connector):
+    sandbox, config = marketing
+    payload = {**sandbox.sample_payload("clue_status"), "clue_convert_state": 10000,
+               "reason_code": "INVALID_NUMBER", "reason_message": "空号"}
+    result = make_connector(config).write("clue_status", payload, idempotency_key="k-invalid")
+    (effect,) = sandbox.effects("clue_status")
+    assert effect["clue_convert_state"] == 10000
+    assert effect["event_data"] == {"reason_code": "INVALID_NUMBER", "reason_message": "空号"}
+    assert result.data["event_data"]["reason_code"] == "INVALID_NUMBER"
+
+
+def test_an_invalid_lead_without_a_known_reason_is_sent_as_other(marketing, make_connector):
+    sandbox, config = marketing
+    payload = {**sandbox.sample_payload("clue_status"), "clue_convert_state": 10000}
+    make_connector(config).write("clue_status", payload, idempotency_key="k-other")
+    assert sandbox.effects("clue_status")[0]["event_data"] == {"reason_code": "OTHER"}
+
+
+def test_the_sandbox_refuses_an_invalid_lead_without_a_reason_like_ocean_engine(marketing, make_connector):
+    sandbox, config = marketing
+    connector = make_connector(config)
+    lead = sandbox.sample_payload("clue_status")
+    with pytest.raises(PermanentError) as info:
+        connector.api().callback(lead["clue_id"], lead["advertiser_id"], 10000)
+    assert "reason_code" in str(info.value) and sandbox.effects("clue_status") == []
+
+
+def test_an_unknown_reason_code_is_refused_before_calling(marketing, make_connector):
+    sandbox, config = marketing
+    payload = {**sandbox.sample_payload("clue_status"), "clue_convert_state": 10000, "reason_code": "BAD_LEAD"}
+    with pytest.raises(PermanentError, match="reason_code"):
+        make_connector(config).write("clue_status", payload, idempotency_key="k")
+    assert sandbox.effects("clue_status") == []
+
+
+def test_the_shipped_mapping_maps_the_crm_reason(marketing, make_connector):
+    from pathlib import Path
+
+    from hub.mapping import load_mapping
+
+    sandbox, config = marketing
+    lead = sandbox.sample_payload("clue_status")
+    mapping = load_mapping(Path(__file__).resolve().parents[3] / "mappings" / "feiyu.clue_status.out.yaml")
+    view = {"contact_id": 1, "identities": {}, "tags": [], "native_id": None, "changed": ["stage"],
+            "attributes": {"stage": "无效", "invalid_reason": "三次未接通", "feiyu_clue_id": lead["clue_id"],
+                           "feiyu_advertiser_id": lead["advertiser_id"]}}
+    payload = mapping.apply(view)
+    assert payload["reason_code"] == "CALL_THREE_TIMES_NO_RESPONSE"
+    make_connector(config).write("clue_status", payload, idempotency_key="m-1")
+    assert sandbox.effects("clue_status")[-1]["event_data"]["reason_code"] == "CALL_THREE_TIMES_NO_RESPONSE"
+    view["attributes"]["invalid_reason"] = "客户说打错了"
+    assert mapping.apply(view)["reason_code"] == "OTHER"

@@ -43,8 +43,11 @@ def render(runtime, instance: str, writes: Sequence[UrgentWrite]) -> list[dict]:
             continue
         try:
             payload = runtime.mapping(instance, sink=write.sink).apply(canonical_view(None, event=write.event))
-        except (MappingError, MappingRecordError) as exc:
-            log.info("urgent write %s.%s not rendered: %s", instance, write.sink, exc)
+        except MappingError as exc:  # the instance's mapping is broken or missing: say so loudly
+            log.warning("urgent write %s.%s: mapping unavailable: %s", instance, write.sink, "; ".join(exc.errors))
+            continue
+        except MappingRecordError as exc:  # e.g. no welcome text for this channel code: nothing to send
+            log.info("urgent write %s.%s not rendered: %s", instance, write.sink, exc.message)
             continue
         if not payload:
             continue

@@ -6,6 +6,10 @@ encrypted for (``publickey_ver``). ``encrypt_random_key`` is base64 of the messa
 RSA-encrypted with that public key, PKCS#1 v1.5 padding (MoChat's wework-finance-sdk
 ``openssl_private_decrypt(..., OPENSSL_PKCS1_PADDING)`` with a key map by version; doc 91774).
 
+A wrong key is not always refused by the RSA step itself: OpenSSL's implicit rejection
+for PKCS#1 v1.5 returns random bytes instead of an error, so the stream reports a wrong key
+when the body then fails to open (see :mod:`.stream`).
+
 Rotation: keep every version whose messages may still be unread in the config; a message
 for a version with no key, or a key that does not open it, is an :class:`UndecryptableError`
 naming the version — never the key.

@@ -89,6 +89,13 @@ def message_record(message: dict[str, Any], seq: int, directory: MemberDirectory
         "group_name": group_name(roomid) if roomid else None, "sent_at": msgtime // 1000 if msgtime else None,
         "msgtype": message.get("msgtype"),
     }
+    who = data["member_name"] or member or ""
+    if direction == "out":
+        data["label"] = f"{who}发给客户"
+    elif roomid:
+        data["label"] = f"客户在群「{data['group_name'] or roomid}」"
+    else:
+        data["label"] = f"客户发给{who}" if who else "客户"
     if action == "recall":
         pre = (message.get("revoke") or {}).get("pre_msgid") or ""
         if not pre:

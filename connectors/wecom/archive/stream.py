@@ -64,9 +64,16 @@ class ChatMessagesStream(Stream):
                 good_seq = seq
                 for item in items:
                     item_seq = int(item.get("seq") or 0)
+                    version = int(item.get("publickey_ver") or 0)
                     try:
-                        random_key = ring.random_key(int(item.get("publickey_ver") or 0), item.get("encrypt_random_key") or "")
-                        message = backend.decrypt_data(random_key, item.get("encrypt_chat_msg") or "")
+                        random_key = ring.random_key(version, item.get("encrypt_random_key") or "")
+                        try:
+                            message = backend.decrypt_data(random_key, item.get("encrypt_chat_msg") or "")
+                        except UndecryptableError as exc:
+                            # RSA PKCS#1 v1.5 decryption with a wrong key does not always fail
+                            # (implicit rejection returns random bytes): the body tells.
+                            raise UndecryptableError(f"the body does not open with the key from publickey_ver {version}'s "
+                                                     f"private key — wrong key for that version, or a damaged item ({exc.reason})") from None
                     except UndecryptableError as exc:
                         bad.append({"seq": item_seq, "msgid": item.get("msgid"), "publickey_ver": item.get("publickey_ver"), "reason": exc.reason})
                         continue

@@ -1,0 +1,258 @@
+"""WeCom depth through the real pipeline: the welcome fast path, customer groups and the
+chat archive on the timeline, on the real backends (SQLite or PostgreSQL, Redis).
+
+* A lead adds sales through a channel code: the add_external_contact callback's
+  WelcomeCode is sent from the webhook request itself, with the text the lookup table
+  gives for the code's state — while a backlog of queued processing jobs and pending
+  deliveries waits (no worker runs), so the welcome cannot have been queued behind them.
+  The sandbox refuses a code older than WeCom's 20 seconds.
+* The lead joins the service group and says 太贵了: group_joined and chat_message land on
+  the same contact as the friend add, and the keyword tag 价格敏感 too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from connectors.wecom.archive import keys
+from connectors.wecom.sandbox import WeComSandbox
+from hub.config import load_config
+from hub.pipeline.inline import run_inline, sync_inline
+from hub.pipeline.webhook import ingest_webhook
+from hub.queue import get_queue
+from hub.runtime import Runtime, set_current
+from hub.store.models import Contact, ContactTag, Event, Identity, InboxRow, OutboxRow
+from hub.testing import SandboxRouter
+
+REPO = Path(__file__).resolve().parents[3]
+MAPPINGS = REPO / "mappings"
+WECOM = "wecom_sales"
+STATE = "feiyu_kids_coding"
+WELCOME = "您好，我是张三老师！少儿编程体验课的时间表马上发您～"
+
+
+def write_config(tmp_path, database_url: str, redis_url: str, wecom_config: dict, *, welcome: bool = True) -> Path:
+    sinks = f"""    sinks:
+      welcome:
+        mapping: "{MAPPINGS / 'wecom.welcome.out.yaml'}"
+        sources: []
+        mode: live
+""" if welcome else ""
+    path = tmp_path / "hub.yaml"
+    path.write_text(
+        f"""hub:
+  database_url: "{database_url}"
+  redis_url: "{redis_url}"
+  var_dir: "{tmp_path}/var"
+  backoff_base: 1s
+  backoff_cap: 2s
+  max_attempts: 3
+identity:
+  default_region: CN
+lookups:
+  wecom_welcome_by_state:
+    {STATE}: {WELCOME}
+connectors:
+  {WECOM}:
+    type: wecom
+    config: {json.dumps(wecom_config, ensure_ascii=False)}
+    streams:
+      external_contacts: {{mapping: "{MAPPINGS / 'wecom.external_contacts.yaml'}"}}
+      group_chats: {{mapping: "{MAPPINGS / 'wecom.group_chats.yaml'}"}}
+      chat_messages: {{mapping: "{MAPPINGS / 'wecom.chat_messages.yaml'}"}}
+      message_results: {{mapping: "{MAPPINGS / 'wecom.message_results.yaml'}"}}
+      unassigned: {{mapping: "{MAPPINGS / 'wecom.unassigned.yaml'}"}}
+{sinks}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def make_hub(tmp_path, db, database_url, redis_url, redis_conn):
+    made = []
+
+    def make(*, welcome: bool = True):
+        wecom = WeComSandbox()
+        router = SandboxRouter()
+        base = router.mount(wecom, f"/sandbox/{WECOM}")
+        config = load_config(write_config(tmp_path, database_url, redis_url, wecom.config_for(base), welcome=welcome), env={})
+        runtime = Runtime(config)
+        set_current(runtime)
+        router.__enter__()
+        made.append((runtime, router))
+        return runtime, wecom
+
+    yield make
+    for runtime, router in made:
+        router.__exit__(None, None, None)
+        runtime.close()
+    set_current(None)
+
+
+def pending_inbox(runtime) -> list[int]:
+    with runtime.db.session() as s:
+        return list(s.scalars(select(InboxRow.id).where(InboxRow.status == "pending").order_by(InboxRow.id)))
+
+
+def contact_of(runtime, kind: str, value: str) -> int | None:
+    with runtime.db.session() as s:
+        cid = s.scalar(select(Identity.contact_id).where(Identity.kind == kind, Identity.value == value))
+        while cid is not None:
+            parent = s.scalar(select(Contact.merged_into).where(Contact.id == cid))
+            if parent is None:
+                return cid
+            cid = parent
+    return None
+
+
+def events_of(runtime, contact_id: int) -> list[Event]:
+    with runtime.db.session() as s:
+        rows = list(s.scalars(select(Event).where(Event.contact_id == contact_id).order_by(Event.occurred_at, Event.id)))
+        s.expunge_all()
+    return rows
+
+
+def add_friend_push(wecom, name: str, state: str = STATE):
+    added = wecom.add_friend(name=name, state=state, remark_mobiles=["13912345678"], at="2026-01-05T11:02:00+08:00")
+    event = wecom.add_contact_event(added["relation"])
+    return added, event, wecom.callback(event)
+
+
+def test_the_welcome_goes_out_from_the_webhook_request_past_a_queued_backlog(make_hub):
+    runtime, wecom = make_hub()
+    wecom.add_channel_code(state=STATE, user=["zhangsan"])
+    # The load: 300 callbacks already stored and waiting for processing, 300 deliveries
+    # pending, and a queue full of jobs — no worker runs in this test.
+    for _ in range(300):
+        relation = wecom.add_customer("lisi")
+        ingest_webhook(runtime, WECOM, wecom.callback({**wecom.add_contact_event(relation), "WelcomeCode": ""}))
+    with runtime.db.session() as s:
+        s.execute(OutboxRow.__table__.insert(), [
+            {"connector": WECOM, "sink": "welcome", "contact_id": None, "origin": "backlog", "idempotency_key": f"backlog:{n}",
+             "payload": {"welcome_code": f"old{n}", "text": "x"}, "payload_hash": f"{n:064d}", "status": "pending"}
+            for n in range(300)])
+    queue = get_queue(runtime.redis)
+    for n in range(200):
+        queue.enqueue("hub.demo.jobs.ping", job_id=f"backlog-{n}")
+    queued_before = queue.count
+    backlog_before = len(pending_inbox(runtime))
+    assert backlog_before >= 300
+
+    added, event, push = add_friend_push(wecom, "林晓雯")
+    result = ingest_webhook(runtime, WECOM, push)
+
+    assert result.body == "success"
+    sent = wecom.effects("welcome")
+    assert len(sent) == 1, sent
+    (welcome,) = sent
+    assert welcome["welcome_code"] == event["WelcomeCode"] and welcome["text"] == WELCOME
+    assert welcome["external_userid"] == added["external_userid"] and welcome["userid"] == "zhangsan"
+    # Within WeCom's window by the remote's own rule (the sandbox refuses older codes) …
+    assert welcome["seconds_after_event"] <= 20
+    # … and not through the queue: every queued job and every backlog row is still waiting.
+    assert queue.count >= queued_before
+    assert len(pending_inbox(runtime)) == backlog_before + 1
+    with runtime.db.session() as s:
+        rows = s.execute(select(OutboxRow.status, OutboxRow.idempotency_key, OutboxRow.payload)
+                         .where(OutboxRow.origin == WECOM, OutboxRow.sink == "welcome")).all()
+        backlog = s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.origin == "backlog", OutboxRow.status == "pending"))
+    assert [(r.status, r.idempotency_key) for r in rows] == [("delivered", f"{WECOM}:welcome:{event['WelcomeCode']}")]
+    assert rows[0].payload["welcome_code"] == event["WelcomeCode"]
+    assert backlog == 300
+
+    # WeCom retries an unanswered callback: stored once, welcomed once.
+    ingest_webhook(runtime, WECOM, wecom.callback(event))
+    assert len(wecom.effects("welcome")) == 1
+
+
+def test_the_sandbox_refuses_an_expired_code_and_the_write_is_a_clear_dead_letter(make_hub):
+    runtime, wecom = make_hub()
+    wecom.add_channel_code(state=STATE, user=["zhangsan"])
+    added, event, push = add_friend_push(wecom, "王磊")
+    wecom.advance_time(21)  # the hub got the callback too late
+    ingest_webhook(runtime, WECOM, push)
+    assert wecom.effects("welcome") == []
+    with runtime.db.session() as s:
+        status, error = s.execute(select(OutboxRow.status, OutboxRow.last_error).where(OutboxRow.sink == "welcome")).one()
+    assert status == "dead" and "welcome_code expired" in error
+
+
+def test_a_used_code_is_reported_as_such(make_hub):
+    runtime, wecom = make_hub()
+    wecom.add_channel_code(state=STATE, user=["zhangsan"])
+    wecom.fail_next(41051, path="externalcontact/send_welcome_msg")
+    ingest_webhook(runtime, WECOM, add_friend_push(wecom, "陈思琪")[2])
+    with runtime.db.session() as s:
+        status, error = s.execute(select(OutboxRow.status, OutboxRow.last_error).where(OutboxRow.sink == "welcome")).one()
+    assert status == "dead" and "code was already used" in error
+
+
+def test_no_welcome_for_a_state_without_text_or_when_the_sink_is_off(make_hub):
+    runtime, wecom = make_hub()
+    wecom.add_channel_code(state="other_code", user=["zhangsan"])
+    ingest_webhook(runtime, WECOM, add_friend_push(wecom, "赵宇轩", state="other_code")[2])
+    runtime2, wecom2 = make_hub(welcome=False)
+    wecom2.add_channel_code(state=STATE, user=["zhangsan"])
+    ingest_webhook(runtime2, WECOM, add_friend_push(wecom2, "周梓萱")[2])
+    assert wecom.effects("welcome") == [] and wecom2.effects("welcome") == []
+    with runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxRow)) == 0
+
+
+def test_group_join_and_chat_land_on_the_friends_timeline(make_hub):
+    runtime, wecom = make_hub()
+    pem = keys.generate_private_pem()
+    wecom.archive_key(1, keys.public_pem(pem))
+    runtime.config.connectors[WECOM].config["archive_private_keys"] = {"1": pem}
+    wecom.add_channel_code(state=STATE, user=["zhangsan"])
+    added, _event, push = add_friend_push(wecom, "林晓雯")
+    ingest_webhook(runtime, WECOM, push)
+    run_inline(runtime, inbox_ids=pending_inbox(runtime))
+    ext = added["external_userid"]
+    contact = contact_of(runtime, "wecom_external_userid", ext)
+    assert contact is not None
+
+    group = wecom.add_group("少儿编程家长服务群", owner="wangwu")
+    joined = wecom.join_group(group["chat_id"], ext, scene=3, at="2026-01-05T11:30:00+08:00")
+    # The callback comes first: the handler reads groupchat/get for names and join details.
+    push = wecom.callback({"Event": "change_external_chat", "ChatId": group["chat_id"], "ChangeType": "update",
+                           "UpdateDetail": "add_member", "JoinScene": 3, "MemChangeCnt": 1, "MemChangeList": [ext]})
+    result = ingest_webhook(runtime, WECOM, push)
+    assert [(s, r.native_id) for s, r in result.records] == [("group_chats", joined["membership"])]
+    run_inline(runtime, inbox_ids=pending_inbox(runtime))
+    # The scan later sees the same membership: no second entry.
+    scan = sync_inline(runtime, WECOM, "group_chats")
+    assert scan["error"] is None and scan["rejected"] == 0, scan
+    wecom.send_chat(ext, "太贵了", to="zhangsan", at="2026-01-05T11:40:00+08:00")
+    chats = sync_inline(runtime, WECOM, "chat_messages")
+    assert chats["error"] is None and chats["rejected"] == 0 and chats["processed"] == 1, chats
+
+    timeline = events_of(runtime, contact)
+    kinds = [e.kind for e in timeline]
+    assert kinds.count("group_joined") == 1 and kinds.count("chat_message") == 1, kinds
+    joined_event = next(e for e in timeline if e.kind == "group_joined")
+    assert joined_event.data["group_name"] == "少儿编程家长服务群" and joined_event.data["owner_name"] == "王五"
+    assert joined_event.data["join_scene_label"] == "扫描群二维码入群"
+    assert "少儿编程家长服务群" in joined_event.summary
+    chat = next(e for e in timeline if e.kind == "chat_message")
+    assert chat.data["text"] == "太贵了" and chat.data["direction"] == "in" and chat.data["member_name"] == "张三"
+    assert chat.summary == "客户发给张三：太贵了"
+    with runtime.db.session() as s:
+        tags = set(s.scalars(select(ContactTag.tag).where(ContactTag.contact_id == contact)))
+    assert "价格敏感" in tags
+
+    # She leaves: a del_member callback; the group index remembers the join it ends.
+    wecom.leave_group(group["chat_id"], ext)
+    push = wecom.callback({"Event": "change_external_chat", "ChatId": group["chat_id"], "ChangeType": "update",
+                           "UpdateDetail": "del_member", "QuitScene": 0, "MemChangeCnt": 1, "MemChangeList": [ext]})
+    ingest_webhook(runtime, WECOM, push)
+    run_inline(runtime, inbox_ids=pending_inbox(runtime))
+    sync_inline(runtime, WECOM, "group_chats")  # the scan's tombstone is the same departure
+    left = [e for e in events_of(runtime, contact) if e.kind == "group_left"]
+    assert len(left) == 1 and left[0].data["group_name"] == "少儿编程家长服务群" and left[0].data["quit_scene"] == 0
+

@@ -157,21 +157,52 @@ def dlq_list(ctx: click.Context, limit: int) -> None:
 @dlq.command("replay")
 @click.argument("refs", nargs=-1)
 @click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
+@click.option("--as-was", "as_was", is_flag=True, help="Re-send the stored payloads unchanged instead of re-rendering them with the current mapping.")
 @click.option("--inline", is_flag=True, help="Deliver/process now in this process instead of through the queue.")
 @click.pass_context
 @handles_config_errors
-def dlq_replay(ctx: click.Context, refs: tuple[str, ...], replay_all: bool, inline: bool) -> None:
-    """Replay dead letters by reference (outbox:12, inbox:7, or a bare outbox id) or --all."""
+def dlq_replay(ctx: click.Context, refs: tuple[str, ...], replay_all: bool, as_was: bool, inline: bool) -> None:
+    """Replay dead letters by reference (outbox:12, inbox:7, or a bare outbox id) or --all.
+
+    Dead deliveries are rendered again from the contact's current state with the current
+    outbound mapping (so a fixed mapping fixes them); --as-was re-sends what was stored.
+    Rejected records are re-processed with the current inbound mapping. Audited."""
     from hub.pipeline.deadletters import replay
 
-    if not refs and not replay_all:
+    if bool(refs) == replay_all:
         raise click.UsageError("give dead-letter references (see `hub dlq list`) or --all")
     runtime = get_runtime(ctx)
     try:
-        outcome = replay(runtime, None if replay_all else list(refs), actor="cli", inline=inline)
+        outcome = replay(runtime, None if replay_all else list(refs), actor="cli", inline=inline, as_was=as_was)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    click.echo(f"replayed {outcome['outbox']} deliveries and {outcome['inbox']} records")
+    how = "as they were" if as_was else "re-rendered with the current mapping"
+    click.echo(f"replayed {outcome['outbox']} deliveries ({how}) and {outcome['inbox']} records")
+    for row_id, other in outcome["superseded"].items():
+        click.echo(f"  outbox:{row_id} discarded: outbox:{other} already carries the same write")
+    for row_id, reason in outcome["failed"].items():
+        click.echo(f"  outbox:{row_id} still dead: {reason}", err=True)
+    if outcome["failed"]:
+        sys.exit(1)
+
+
+@dlq.command("discard")
+@click.argument("refs", nargs=-1)
+@click.option("--all", "discard_all", is_flag=True, help="Discard every dead letter.")
+@click.pass_context
+@handles_config_errors
+def dlq_discard(ctx: click.Context, refs: tuple[str, ...], discard_all: bool) -> None:
+    """Give up on dead letters (outbox:12, inbox:7, a bare outbox id) or --all: they are
+    kept as 'discarded', no longer listed or replayed. Audited."""
+    from hub.pipeline.deadletters import discard
+
+    if bool(refs) == discard_all:
+        raise click.UsageError("give dead-letter references (see `hub dlq list`) or --all")
+    try:
+        outcome = discard(get_runtime(ctx), None if discard_all else list(refs), actor="cli")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    click.echo(f"discarded {outcome['outbox']} deliveries and {outcome['inbox']} records")
 
 
 @click.command()

@@ -40,13 +40,15 @@ LIVE = "live"
 
 
 def is_two_way(inst: Any) -> bool:
-    """Whether ``inst`` (a ``ConnectorInstance``) also feeds the hub: it offers a stream
-    that its config does not disable. Its sinks then write into a system the hub reads."""
-    offered = inst.connector_class.stream_names(inst.config) if inst.connector_class else list(inst.streams)
-    for name in dict.fromkeys([*offered, *inst.streams]):
-        cfg = inst.streams.get(name)
-        if cfg is None or cfg.enabled:
-            return True
+    """Whether ``inst`` (a ``ConnectorInstance``) also feeds the hub, so its sinks write into
+    a system the hub reads: a stream enabled in its ``streams:`` section (what `hub sync`
+    and the schedule pull), or — for a connector with a webhook — any stream not disabled
+    there (pushes arrive whether or not the stream is listed)."""
+    if any(cfg.enabled for cfg in inst.streams.values()):
+        return True
+    cls = inst.connector_class
+    if cls is not None and getattr(cls, "webhook", None) is not None:
+        return any(inst.streams.get(name) is None for name in cls.stream_names(inst.config))
     return False
 
 

@@ -32,7 +32,14 @@ _memo: dict[str, tuple[dict[str, Any], float]] = {}
 _guard = threading.Lock()
 
 REMARK_LIMITS = {"remark": 20, "description": 150, "remark_company": 20}
+#: WeCom doc 92115: "如果要清除所有备注手机号,请在remark_mobiles填写一个空字符串" — an empty
+#: list changes nothing, so clearing sends one empty string.
+CLEAR_MOBILES = [""]
+#: externalcontact/get ``type``: 1 a WeChat user, 2 a WeCom user. remark_company only works on 1.
+WECHAT_USER = 1
 STATE_MAX = 30
+#: add_contact_way / update_contact_way: "remark 联系方式的备注信息，用于助记，不超过30个字符".
+WAY_REMARK_MAX = 30
 #: transfer_result status: 1 done, 2 waiting, 3 refused by the customer, 4 takeover at its limit.
 TRANSFER_STATUS = {1: "done", 2: "waiting", 3: "refused", 4: "takeover_limit"}
 
@@ -102,11 +109,35 @@ class RemarkSink(_WeComSink):
                 body[field] = value
         if payload.get("remark_mobiles") is not None:
             mobiles = payload["remark_mobiles"]
-            body["remark_mobiles"] = [str(m) for m in ([mobiles] if isinstance(mobiles, str) else mobiles)]
+            listed = [str(m).strip() for m in ([mobiles] if isinstance(mobiles, str) else mobiles)]
+            listed = [m for m in listed if m]
+            body["remark_mobiles"] = listed or list(CLEAR_MOBILES)  # [] would change nothing
+        skipped = {}
+        if "remark_company" in body and self._customer_type(payload, external_userid) != WECHAT_USER:
+            # WeCom keeps remark_company for WeChat users only: sending it for a WeCom user
+            # would be silently dropped and then look like a lost write forever.
+            skipped["remark_company"] = body.pop("remark_company")
         if len(body) == 2:
+            if skipped:
+                return WriteResult(native_id=relation_id(external_userid, userid), data={"skipped": skipped})
             raise PermanentError("remark payload changes nothing")
         self.wecom.client.post("externalcontact/remark", body)
-        return WriteResult(native_id=relation_id(external_userid, userid), data={k: v for k, v in body.items()})
+        data = {k: v for k, v in body.items()}
+        if skipped:
+            data["skipped"] = skipped
+        return WriteResult(native_id=relation_id(external_userid, userid), data=data)
+
+    def _customer_type(self, payload: dict[str, Any], external_userid: str) -> int | None:
+        """1 (WeChat user) or 2 (WeCom user): the payload's ``customer_type`` when the mapping
+        has it, else ``externalcontact/get`` (one read, only for remark_company writes)."""
+        given = payload.get("customer_type")
+        if given not in (None, ""):
+            try:
+                return int(given)
+            except (TypeError, ValueError):
+                raise PermanentError(f"customer_type must be 1 (WeChat) or 2 (WeCom), not {given!r}") from None
+        contact = self.wecom.client.get("externalcontact/get", external_userid=external_userid).get("external_contact") or {}
+        return int(contact.get("type") or 0) or None
 
 
 class TagsSink(_WeComSink):
@@ -125,6 +156,18 @@ class TagsSink(_WeComSink):
             if key == verb or key.startswith(verb + "_"):
                 out.extend(value if isinstance(value, list) else [value] if value not in (None, "") else [])
         return out
+
+    def describe(self, payload: dict[str, Any]) -> str:
+        """``打标签 客户等级/重要客户；移除 客户等级/普通客户`` for the timeline."""
+        def names(refs: list[Any]) -> str:
+            return "、".join(str(r.get("name", r.get("id"))) if isinstance(r, dict) else str(r) for r in refs)
+
+        parts = []
+        if self.refs(payload, "add"):
+            parts.append(f"打标签 {names(self.refs(payload, 'add'))}")
+        if self.refs(payload, "remove"):
+            parts.append(f"移除 {names(self.refs(payload, 'remove'))}")
+        return "；".join(parts) or "标签不变"
 
     def apply(self, payload: dict[str, Any], native_id: str | None) -> WriteResult:
         external_userid, userid = self.relation(payload, native_id)
@@ -172,6 +215,8 @@ class ChannelCodesSink(_WeComSink):
         parties = list(payload.get("party") or [])
         if not users and not parties:
             raise PermanentError("a channel code needs user or party")
+        if len(str(payload.get("remark") or "")) > WAY_REMARK_MAX:
+            raise PermanentError(f"channel code remark is longer than WeCom's {WAY_REMARK_MAX} characters")
         store = self.wecom.state
         saved = store.get(self._state_key(state)) or {}
         config_id = saved.get("config_id") or (native_id if native_id and not saved else None)

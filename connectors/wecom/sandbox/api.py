@@ -186,11 +186,16 @@ def build_blueprint(sb: "WeComSandbox") -> Blueprint:
                 raise Fail(40058, f"{field} too long")
         if "remark_mobiles" in data and (not isinstance(data["remark_mobiles"], list) or len(data["remark_mobiles"]) > 5):
             raise Fail(40058, "remark_mobiles")
-        for field in ("remark", "description", "remark_mobiles"):
+        for field in ("remark", "description"):
             if field in data:
                 follow[field] = data[field]
-        if "remark_company" in data:
-            follow["remark_corp_name"] = data["remark_company"]
+        mobiles = data.get("remark_mobiles")
+        if mobiles == [""]:
+            follow["remark_mobiles"] = []  # doc 92115: an empty string clears them
+        elif mobiles:  # an empty list changes nothing
+            follow["remark_mobiles"] = list(mobiles)
+        if "remark_company" in data and sb.customers[data["external_userid"]].get("type") == 1:
+            follow["remark_corp_name"] = data["remark_company"]  # WeChat users only
         sb.record_effect("remark", {k: data[k] for k in data if k != "remark_pic_mediaid"})
         return ok()
 
@@ -247,6 +252,8 @@ def build_blueprint(sb: "WeComSandbox") -> Blueprint:
         state = data.get("state") or ""
         if len(state) > 30:
             raise Fail(40058, "state longer than 30 characters")
+        if len(str(data.get("remark") or "")) > 30:
+            raise Fail(40058, "remark longer than 30 characters")
         if creating:
             if data.get("type") not in (1, 2) or data.get("scene") not in (1, 2):
                 raise Fail(40058, "type and scene must be 1 or 2")

@@ -53,9 +53,13 @@ def instances_of(runtime, channels: Iterable[str]) -> list[str]:
     return sorted(name for name, inst in runtime.config.connectors.items() if inst.type in wanted)
 
 
-def search_contacts(session: Session, rules, query: str, limit: int = 20) -> list[ContactHit]:
+def search_contacts(session: Session, rules, query: str, limit: int = 20, *, fragments: bool = True) -> list[ContactHit]:
     """Contacts matching ``query``: an identity (``kind:value``, a phone, an e-mail, a WeCom or
-    CRM id), a fragment of a phone number (3+ digits), or part of a name. Best matches first."""
+    CRM id), a fragment of a phone number (3+ digits), or part of a name. Best matches first.
+
+    ``fragments=False`` (callers who may not see phones, see :mod:`hub.web.searches`): phones
+    match only exactly, and a digits-only query matches no name fragment either — else a
+    masked number could be rebuilt one digit at a time."""
     from hub.identity import IdentityError
 
     text = query.strip()
@@ -88,7 +92,7 @@ def search_contacts(session: Session, rules, query: str, limit: int = 20) -> lis
             phone = None
         if phone:
             by_identity("phone", phone)
-        if len(digits) >= 3:
+        if len(digits) >= 3 and fragments:
             stmt = (select(Identity.contact_id).where(Identity.kind == "phone", Identity.value.like(_like(digits), escape="\\"))
                     .order_by(Identity.id).limit(limit * 2))
             add(session.execute(stmt).scalars(), "phone_fragment")
@@ -110,7 +114,7 @@ def search_contacts(session: Session, rules, query: str, limit: int = 20) -> lis
             value = None
         if value:
             by_identity(kind, value)
-    if len(found) < limit:
+    if len(found) < limit and (fragments or not digits.isdigit()):
         stmt = (select(Contact.id).where(Contact.merged_into.is_(None), Contact.display_name.like(_like(text), escape="\\"))
                 .order_by(Contact.id).limit(limit))
         add(session.execute(stmt).scalars(), "name")

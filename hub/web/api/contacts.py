@@ -27,15 +27,31 @@ def _view(session, contact_id: int):
 @requires("support")
 @blp.arguments(S.SearchArgs, location="query", unknown=RAISE)
 @blp.response(200, S.SearchOut)
+@blp.alt_response(429, schema=S.ThrottledOut, description="Too many searches with this token; see `Retry-After`.",
+                  headers={"Retry-After": {"description": "Seconds until the next search may run.", "schema": {"type": "integer"}}})
 def search(args):
-    """Search contacts by identity, phone fragment or name (phones and e-mails masked)."""
-    from hub.web.queries import search_contacts
+    """Search contacts by identity, phone or name (phones and e-mails masked).
+
+    Roles without reveal rights (support) find a phone only by its whole number; operators and
+    admins may also search by 3+ digits of one. Every search is audited (`contact.search`:
+    who, kind of query, hit count — never the query) and rate-limited per token."""
+    from flask import jsonify
+
+    from hub.web.auth import current_principal
+    from hub.web.searches import SearchThrottled, run_search
     from hub.web.views import hit_dict
 
     rt = runtime()
-    with rt.db.session() as s:
-        hits = search_contacts(s, rt.rules, args["q"], limit=args["limit"])
-        return {"query": args["q"], "results": [hit_dict(rt, h, masked=True) for h in hits]}
+    try:
+        with rt.db.session() as s:
+            outcome = run_search(rt, s, current_principal(), args["q"], limit=args["limit"], via="api")
+            return {"query": args["q"], "results": [hit_dict(rt, h, masked=True) for h in outcome.hits],
+                    "whole_number_required": outcome.whole_number_required}
+    except SearchThrottled as exc:
+        response = jsonify(code=429, status="Too Many Requests", message=str(exc))
+        response.status_code = 429
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
 
 @blp.route("/contacts/<int:contact_id>", methods=["GET"])

@@ -34,7 +34,8 @@ class Strict(Schema):
 # -- requests ---------------------------------------------------------------------------------
 class SearchArgs(Strict):
     q = Text(required=True, validate=validate.Length(1, 200),
-             metadata={"description": "An identity (phone, e-mail, WeCom/CRM id, or KIND:VALUE), 3+ digits of a phone, or part of a name."})
+             metadata={"description": "An identity (phone, e-mail, WeCom/CRM id, or KIND:VALUE), a whole phone number (or, for "
+                                             "operators and admins, 3+ digits of one), or part of a name."})
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
 
 
@@ -124,6 +125,15 @@ class ContactHitOut(Strict):
 class SearchOut(Strict):
     query = fields.String(required=True)
     results = fields.List(fields.Nested(ContactHitOut), required=True)
+    whole_number_required = fields.Boolean(
+        metadata={"description": "True when the query was part of a phone number and this role may only search by whole "
+                                 "numbers (no results were looked up by fragment)."})
+
+
+class ThrottledOut(Strict):
+    code = fields.Integer(required=True)
+    status = fields.String(required=True)
+    message = fields.String(required=True)
 
 
 class AttributeOut(Strict):

@@ -182,16 +182,23 @@ def signout():
 @bp.route("/")
 @requires("support")
 def search():
-    from hub.web.queries import search_contacts
+    from hub.web.searches import SearchThrottled, run_search
     from hub.web.views import hit_dict
 
     query = request.args.get("q", "").replace("\x00", "").strip()[:200]
     hits = None
+    whole_number = False
     if query:
         rt = _runtime()
-        with rt.db.session() as s:
-            hits = [hit_dict(rt, h, masked=True) for h in search_contacts(s, rt.rules, query, limit=50)]
-    return render_template("search.html", q=query, hits=hits)
+        try:
+            with rt.db.session() as s:
+                outcome = run_search(rt, s, current_principal(), query, limit=50, via="ui")
+                hits = [hit_dict(rt, h, masked=True) for h in outcome.hits]
+                whole_number = outcome.whole_number_required
+        except SearchThrottled as exc:
+            page = render_template("search.html", q=query, hits=None, throttled=exc.retry_after)
+            return page, 429, {"Retry-After": str(exc.retry_after)}
+    return render_template("search.html", q=query, hits=hits, whole_number=whole_number)
 
 
 # -- contact ---------------------------------------------------------------------------------------

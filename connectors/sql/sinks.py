@@ -15,18 +15,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Sequence
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, exc as sa_exc, select, text
 from sqlalchemy.engine import Connection
 
-from hub.connector import ConnectorError, PermanentError, Sink, WriteResult
+from psycopg import DatabaseError
 
-from connectors.sql.db import quote, quote_table, raise_translated
+from hub.connector import ConnectorError, scrubbed, Match, PermanentError, Sink, WriteResult
+
+from connectors.sql.db import driver_message, quote, quote_table, raise_translated
+from connectors.sql.pgcopy import PgTableWriter
 
 if TYPE_CHECKING:
     from connectors.sql.connector import SqlConnector
+
+log = logging.getLogger(__name__)
 
 
 def ledger_table(name: str) -> Table:
@@ -162,6 +168,21 @@ class TableSink(Sink):
             conn.execute(text(insert), params)
         return True
 
+    # -- match before create (connectors.sql.matching) -------------------------------------
+    @property
+    def matches(self) -> bool:  # type: ignore[override]
+        return bool(self.spec.get("match_on"))
+
+    def match(self, payload: dict[str, Any]) -> list[Match]:
+        from connectors.sql.matching import find_matches
+
+        return find_matches(self, payload)
+
+    def record_stream(self) -> str | None:
+        from connectors.sql.matching import record_stream_name
+
+        return record_stream_name(self)
+
     # -- the contract -------------------------------------------------------------------------
     def write(self, payload: dict[str, Any], *, idempotency_key: str, native_id: str | None = None) -> WriteResult:
         c = self.connector
@@ -214,10 +235,13 @@ class TableSink(Sink):
 
         Each write has exactly :meth:`write`'s effect and result; the outcome of write ``i``
         is ``result[i]``: a :class:`WriteResult`, or the :class:`ConnectorError` that write
-        alone raises (a payload the sink refuses). What is saved is per-write overhead: one
-        ledger lookup for all keys, one transaction, one ledger insert. If the database
-        rejects anything in the transaction, nothing of it stays and every write is retried
-        on its own with :meth:`write`, so one bad row cannot fail or block the others.
+        alone raises (a payload the sink refuses). One ledger lookup for all keys, one
+        transaction, one ledger insert; on PostgreSQL the rows themselves go set-based
+        (:mod:`connectors.sql.pgcopy`: COPY into a staging table, one ``UPDATE … FROM`` and
+        one ``INSERT … SELECT`` per shape of write), elsewhere one statement per row. If the
+        database rejects anything in the transaction, nothing of it stays and every write
+        is retried on its own with :meth:`write`, so one bad row cannot fail or block the
+        others.
         """
         c = self.connector
         out: list[WriteResult | ConnectorError | None] = [None] * len(writes)
@@ -234,26 +258,35 @@ class TableSink(Sink):
             todo.append((i, key_value, values, ledger_key(idempotency_key)))
         if not todo:
             return out  # type: ignore[return-value]
-        applied: list[dict[str, Any]] = []
         try:
             with c.engine.begin() as conn:
                 done = self._recorded_many(conn, ledger, [t[3] for t in todo]) if ledger is not None else {}
+                plan: list[tuple[int, str | None, dict[str, Any]]] = []
+                repeats: list[tuple[int, str]] = []  # a key already applied earlier in this batch
+                first: dict[str, int] = {}
                 for i, key_value, values, stored_key in todo:
-                    if stored_key in done:  # applied before (or earlier in this batch)
+                    if stored_key in done:  # applied before
                         out[i] = WriteResult(native_id=done[stored_key], created=False)
-                        continue
-                    if key_value is None:
-                        written, created = self._insert(conn, values), True
+                    elif stored_key in first:
+                        repeats.append((i, stored_key))
                     else:
-                        written, created = key_value, self._upsert(conn, key_value, values)
-                    done[stored_key] = written
+                        first[stored_key] = i
+                        plan.append((i, key_value, values))
+                results = self._apply_many(conn, plan)
+                applied = []
+                now = datetime.now(timezone.utc)
+                for i, _key_value, values in plan:
+                    written, created = results[i]
                     out[i] = WriteResult(native_id=written, created=created, data={self.spec["key"]: written, **values})
-                    applied.append({"instance": c.instance[:64], "idempotency_key": stored_key, "sink": self.name,
-                                    "native_id": written, "applied_at": datetime.now(timezone.utc)})
+                    applied.append((c.instance[:64], ledger_key(writes[i][1]), self.name, written, now))
+                for i, stored_key in repeats:
+                    out[i] = WriteResult(native_id=out[first[stored_key]].native_id, created=False)  # type: ignore[union-attr]
                 if ledger is not None and applied:
-                    conn.execute(ledger.insert(), applied)
-        except (sa_exc.SQLAlchemyError, ConnectorError):
+                    self._record_many(conn, ledger, applied)
+        except (sa_exc.SQLAlchemyError, ConnectorError, DatabaseError) as exc:
             # Rolled back: isolate the failure by writing one by one (each its own transaction).
+            log.info("sink %s: a batch of %d writes was rejected (%s); writing them one by one", self.name, len(todo),
+                     scrubbed(exc.message if isinstance(exc, ConnectorError) else driver_message(exc), c.secrets))
             for i, _key_value, _values, _stored in todo:
                 payload, idempotency_key, native_id = writes[i]
                 try:
@@ -261,6 +294,57 @@ class TableSink(Sink):
                 except ConnectorError as exc:
                     out[i] = exc
         return out  # type: ignore[return-value]
+
+    def _pg_writer(self) -> PgTableWriter | None:
+        """The set-based writer on PostgreSQL (None elsewhere: one statement per row)."""
+        engine = self.connector.engine
+        if engine.dialect.name != "postgresql":
+            return None
+        writer = self.__dict__.get("_writer")
+        if writer is None:
+            writer = self.__dict__["_writer"] = PgTableWriter(
+                quote_table(engine, self.spec["table"]), quote(engine, self.spec["key"]), self.spec["key"],
+                lambda name: quote(engine, name), self.spec.get("updated_at_column"))
+        return writer
+
+    def _apply_many(self, conn: Connection, plan: list[tuple[int, str | None, dict[str, Any]]]) -> dict[int, tuple[str, bool]]:
+        """Write every planned ``(index, key or None, values)``; ``{index: (native id, created)}``."""
+        out: dict[int, tuple[str, bool]] = {}
+        writer = self._pg_writer()
+        if writer is None:
+            for i, key_value, values in plan:
+                if key_value is None:
+                    out[i] = (self._insert(conn, values), True)
+                else:
+                    out[i] = (key_value, self._upsert(conn, key_value, values))
+            return out
+        unkeyed = [(i, values) for i, key_value, values in plan if key_value is None]
+        for i, values in unkeyed:
+            if not values and not self.spec.get("updated_at_column"):
+                raise PermanentError(f"sink {self.name!r}: nothing to write (no key and no column values)")
+        keys = writer.allocate(conn, len(unkeyed)) if unkeyed else []
+        if keys is None:  # no sequence behind the key column: the database makes each key
+            keys = []
+            for i, values in unkeyed:
+                out[i] = (self._insert(conn, values), True)
+            unkeyed = []
+        batch = [(key, values, True) for key, (i, values) in zip(keys, unkeyed)]
+        order = [i for i, _values in unkeyed]
+        for i, key_value, values in plan:
+            if key_value is not None:
+                batch.append((key_value, values, False))
+                order.append(i)
+        for i, (key, _values, _new), created in zip(order, batch, writer.apply(conn, batch)):
+            out[i] = (key, created)
+        return out
+
+    def _record_many(self, conn: Connection, ledger: Table, rows: list[tuple[Any, ...]]) -> None:
+        writer = self._pg_writer()
+        if writer is not None:
+            writer.record(conn, quote_table(self.connector.engine, ".".join(filter(None, (ledger.schema, ledger.name)))), rows)
+            return
+        conn.execute(ledger.insert(), [dict(zip(("instance", "idempotency_key", "sink", "native_id", "applied_at"), row))
+                                       for row in rows])
 
     def _recorded_many(self, conn: Connection, ledger: Table, stored_keys: list[str]) -> dict[str, str | None]:
         found: dict[str, str | None] = {}

@@ -34,7 +34,9 @@ from hub.identity.merge import (
     move_rows,
     root_of,
 )
+from hub.identity import pglookups
 from hub.identity.rules import Rules, mask_value
+from hub.store import pgbulk
 from hub.store.models import Contact, Identity, Link, MergeConflict
 from hub.store.types import utcnow
 from hub.contacts.bulk import insert_ignore_many
@@ -132,7 +134,8 @@ class BatchResolver:
 
     # -- batch lookups ------------------------------------------------------------
     def prepare(self, items: list[PreparedItem]) -> None:
-        """One query per identity kind and per stream, then lock the touched contacts."""
+        """One query per identity kind and per stream (on PostgreSQL: one join
+        each for the whole batch, :mod:`hub.identity.pglookups`), then lock the touched contacts."""
         by_kind: dict[str, set[str]] = {}
         for it in items:
             for kind, value in it.identities:
@@ -178,6 +181,8 @@ class BatchResolver:
             self.remaining_expected += new
 
     def _lookup_owners(self, by_kind: dict[str, set[str]]) -> dict[tuple[str, str], int]:
+        if pgbulk.is_postgres(self.session):  # one join against the whole batch
+            return pglookups.owners(self.session, sorted((k, v) for k, values in by_kind.items() for v in values))
         owners: dict[tuple[str, str], int] = {}
         for kind, values in by_kind.items():
             values_list = sorted(values)
@@ -191,6 +196,8 @@ class BatchResolver:
         return owners
 
     def _lookup_links(self, by_stream: dict[tuple[str, str], set[str]]) -> dict[LinkKey, dict[str, Any]]:
+        if pgbulk.is_postgres(self.session):
+            return pglookups.links(self.session, sorted((i, s, n) for (i, s), natives in by_stream.items() for n in natives))
         links: dict[LinkKey, dict[str, Any]] = {}
         cols = [Link.id, Link.connector, Link.stream, Link.native_id, Link.contact_id, Link.state, Link.last_read_hash,
                 Link.origin_contact_id, Link.attributes, Link.tags, Link.source_ts]

@@ -7,13 +7,22 @@ The statements are built once per (dialect, table, keys, columns) and the rows g
 executemany parameters: the compiled form is cached, and SQLAlchemy's "insertmanyvalues"
 still sends many rows per round trip, ``RETURNING`` included. (A multi-row ``VALUES``
 literal would be a new statement for every batch, compiled afresh — milliseconds per row.)
+
+On PostgreSQL a list of rows takes the set-based path of :mod:`hub.store.pgbulk` instead:
+one prepared ``INSERT … SELECT FROM unnest(arrays) ON CONFLICT …`` per batch, whose text
+does not grow with the batch (insertmanyvalues' long ``VALUES`` lists defeat psycopg's
+parse cache). SQLite keeps the executemany path.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+from sqlalchemy import String, Text, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+
+from hub.store import pgbulk
 
 _STATEMENTS: dict[tuple, Any] = {}
 
@@ -55,6 +64,9 @@ def upsert(session: Session, model, values: dict[str, Any] | list[dict[str, Any]
     """Insert ``values``; on a ``keys`` conflict update the ``update`` columns (or do nothing)."""
     if isinstance(values, list) and not values:
         return None
+    if isinstance(values, list) and pgbulk.is_postgres(session):
+        pgbulk.insert_rows(session, model, values, keys, update)
+        return None
     return session.execute(conflict_statement(session, model, keys, tuple(update)), values)
 
 
@@ -63,6 +75,8 @@ def insert_ignore(session: Session, model, rows: list[dict[str, Any]], keys: Seq
     of the inserted rows (in no particular order)."""
     if not rows:
         return []
+    if pgbulk.is_postgres(session):
+        return pgbulk.insert_rows(session, model, rows, keys, returning=returning or ())
     if returning is not None:
         return session.execute(conflict_statement(session, model, keys, returning=tuple(returning)), rows).all()
     session.execute(conflict_statement(session, model, keys), rows)
@@ -72,8 +86,18 @@ def insert_ignore(session: Session, model, rows: list[dict[str, Any]], keys: Seq
 def column_in(session: Session, column, values):
     """``column IN (values)``: the one place the batch lookups build their membership test.
 
-    Measured alternative, kept out on purpose: PostgreSQL's ``column = ANY(:array)`` (one
-    bound array, constant statement text) was slower on a server without statistics —
-    the prepared generic plan scans every identity of a kind — and no faster with them
-    (``benchmarks/identity.py``: 661 vs 947 records/s without ANALYZE)."""
-    return column.in_(list(values))
+    SQLite: an ``IN (…)`` list. PostgreSQL: ``column = ANY(:array)`` — one bound array, so
+    the statement text stays the same for every batch (an ``IN`` list of 500 placeholders
+    is a new, long text each time, which psycopg re-parses and PostgreSQL re-plans).
+
+    An earlier measurement found ``ANY`` slower for *identity values* on a server without
+    statistics: the prepared generic plan scanned every identity of a kind. Identity
+    lookups therefore join against ``unnest`` of the batch (:mod:`hub.identity.pglookups`);
+    what remains here are lookups by id or by a leading index column, which PostgreSQL
+    plans as index scans either way."""
+    values = list(values)
+    if pgbulk.is_postgres(session):
+        # The element type without its length: a cast to varchar(255)[] would truncate.
+        element = Text() if isinstance(column.type, String) else column.type
+        return column == any_(bindparam(None, values, type_=ARRAY(element)))
+    return column.in_(values)

@@ -137,7 +137,11 @@ def test_one_identity_query_per_kind(db, rules):
     statements = []
 
     def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT") and "FROM identities" in statement and "identities.kind =" in statement:
+        if not statement.lstrip().upper().startswith("SELECT"):
+            return
+        if "FROM identities" in statement and "identities.kind =" in statement:  # per kind (SQLite)
+            statements.append(statement)
+        if "JOIN identities i ON i.kind = k.kind" in statement:  # the whole batch as one join (PostgreSQL)
             statements.append(statement)
 
     sa_event.listen(db.engine, "before_cursor_execute", count)
@@ -146,7 +150,7 @@ def test_one_identity_query_per_kind(db, rules):
             apply_batch(s, rules, {}, items)
     finally:
         sa_event.remove(db.engine, "before_cursor_execute", count)
-    assert len(statements) == 3
+    assert len(statements) == (1 if db.dialect == "postgresql" else 3)
 
 
 def test_apply_is_idempotent(db, apply):

@@ -4,10 +4,12 @@ cannot drift apart.
 * **Clink query signature** (天润融通 open API v2). Every request carries ``AccessKeyId``,
   ``Expires`` (seconds) and ``Timestamp`` (UTC ``yyyy-MM-dd'T'HH:mm:ss'Z'``) in the query, plus
   ``Signature = Base64(HmacSHA1(AccessKeySecret, METHOD + host + path + "?" + canonical))`` where
-  ``canonical`` is every other query parameter sorted by name, as ``name=urlencode(value)``
-  joined with ``&``. Verified against Clink's own Java SDK (``SignatureComposer`` +
-  ``HmacSHA1Signer``) and the open-source clink-cli signer: keys are not encoded, values are
-  form-encoded (``:`` → ``%3A``, space → ``+``).
+  ``canonical`` is every other query parameter sorted by name, as ``name=value`` joined with
+  ``&``, name and value each encoded **exactly as Java's** ``URLEncoder.encode(s, "UTF-8")``
+  (ti-net/clink-sdk ``core/auth/AccessKeyAuth.java`` ``percentEncode``, signed by
+  ``HmacSHA1Signer``): letters, digits and ``.-*_`` stay, space → ``+``, everything else
+  ``%XX`` in upper case. That differs from Python's ``quote_plus`` in two characters: Java
+  keeps ``*`` (Python: ``%2A``) and encodes ``~`` (Python keeps it) — see :func:`java_urlencode`.
 * **Generic CDR push signature** (our own, for vendors without a documented one):
   ``X-Hub-Signature = hex(HMAC-SHA256(secret, timestamp + "." + raw body))`` with the Unix
   timestamp in ``X-Hub-Timestamp``.
@@ -30,10 +32,16 @@ def clink_timestamp(now: datetime | None = None) -> str:
     return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime(CLINK_TIMESTAMP_FORMAT)
 
 
+def java_urlencode(text: str) -> str:
+    """``java.net.URLEncoder.encode(text, "UTF-8")``: unreserved are ``A-Za-z0-9.-*_``, space
+    is ``+``. Python's ``quote_plus`` differs only on ``*`` (kept here) and ``~`` (encoded here)."""
+    return quote_plus(text, safe="*").replace("~", "%7E")
+
+
 def clink_canonical_query(params: Mapping[str, object]) -> str:
-    """Sorted ``k=v`` pairs (values form-encoded, ``Signature`` excluded) joined with ``&``."""
+    """Sorted ``k=v`` pairs (both Java-URL-encoded, ``Signature`` excluded) joined with ``&``."""
     return "&".join(
-        f"{key}={quote_plus(str(params[key]), safe='')}" for key in sorted(params) if key != "Signature"
+        f"{java_urlencode(key)}={java_urlencode(str(params[key]))}" for key in sorted(params) if key != "Signature"
     )
 
 

@@ -111,9 +111,12 @@ def test_make_demo_plays_the_day_twice(tmp_path):
         lines = [line.split() for line in timeline.strip().splitlines()[1:]]
         kinds = [(parts[2], parts[3]) for parts in lines]
         assert kinds == [("feiyu_ads", "lead_created"), ("cc_400", "call"), ("cc_400", "call"),
-                         ("wecom_sales", "wecom_friend_added"), ("udesk_main", "ticket_opened"),
+                         ("wecom_sales", "wecom_friend_added"), ("wecom_sales", "chat_message"),  # the channel's welcome
+                         ("wecom_sales", "group_joined"), ("wecom_sales", "chat_message"),      # the service group; 太贵了
+                         ("udesk_main", "ticket_opened"),
                          ("udesk_main", "ticket_updated"), ("udesk_main", "ticket_updated")], timeline
         assert "contacts history phone:+8613912345678" in out
+        assert "欢迎语随回调即时发出 2 条" in out and "客户在群「少儿编程体验课服务群」：太贵了" in out
     assert (tmp_path / "var" / "demo" / "hub.db").is_file() and (tmp_path / "var" / "demo" / "crm.db").is_file()
 
     # What the demo points at works: the CLI reads the same history (newest first).
@@ -121,7 +124,8 @@ def test_make_demo_plays_the_day_twice(tmp_path):
                               "phone:13912345678"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert history.returncode == 0, history.stderr
     kinds = [line.split()[4] for line in history.stdout.strip().splitlines()]
-    assert kinds == ["ticket_updated", "ticket_updated", "ticket_opened", "wecom_friend_added", "call", "call", "lead_created"]
+    assert kinds == ["ticket_updated", "ticket_updated", "ticket_opened", "chat_message", "group_joined", "chat_message",
+                     "wecom_friend_added", "call", "call", "lead_created"]
 
 
 def _logs(workdir: Path) -> str:

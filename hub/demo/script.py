@@ -77,6 +77,7 @@ CALLS = [  # (time, direction, person or raw number, answered, talk seconds, age
     ("10:47", "inbound", "18817263540", False, 0, "0201"),
 ]
 CHANNEL_STATE = "feiyu_kids_coding"
+SERVICE_GROUP = "少儿编程体验课服务群"  # a customer group (客户群) owned by 王五
 FRIENDS = [("11:02", SAMPLE), ("11:40", CHEN)]  # add 张三 through the channel code
 
 
@@ -197,6 +198,10 @@ def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -
     wecom_cfg = runtime.config.connectors[WECOM].config
     control.wecom.use_credentials(corp_id=wecom_cfg["corp_id"], secret=wecom_cfg["secret"],
                                   encoding_aes_key=wecom_cfg["encoding_aes_key"], callback_token=wecom_cfg["callback_token"])
+    # The admin uploaded the chat archive's public key (会话内容存档 → 消息加密公钥), version 1.
+    from connectors.wecom.archive.keys import public_pem
+
+    control.wecom.archive_key(version=1, public_pem=public_pem(wecom_cfg["archive_private_keys"]["1"]))
     echo(f"\n剧本：{day.date:%Y-%m-%d}（昨天）一家少儿编程 / 英语培训机构的一天\n")
 
     # 08:30 — the CRM's customers come in.
@@ -257,6 +262,12 @@ def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -
     sample_before_scan = _contact_of(runtime, f"phone:{SAMPLE.e164}")
     echo(f"{FRIENDS[0][0]}  企业微信 {len(FRIENDS)} 位线索扫渠道活码（state={code['state']}）加了销售张三 → "
          f"加好友回调验签、解密后入库（/webhooks/{WECOM}）")
+    welcome_text = runtime.config.lookups["wecom_welcome_by_state"][CHANNEL_STATE]
+    welcomes = [w for w in control.wecom.effects(sink="welcome") if w["text"] == welcome_text]
+    echo(f"{FRIENDS[0][0]}  企业微信 渠道活码的欢迎语随回调即时发出 {len(welcomes)} 条（WelcomeCode 20 秒有效，不排队）："
+         f"「{welcome_text[:18]}…」")
+    if len(welcomes) != len(FRIENDS):
+        raise DemoFailed(f"{step}: expected {len(FRIENDS)} welcome messages for channel {CHANNEL_STATE}, WeCom got {len(welcomes)}")
     step = "11:45 企业微信扫描"
     merged_before = hub.scalar(select(func.count()).select_from(Contact).where(Contact.merged_into.is_not(None)))
     runs = hub.pull(WECOM, "external_contacts", step=step)
@@ -265,6 +276,26 @@ def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -
          f"（企业微信客户 = 飞鱼线索 = CRM 客户）")
     if _contact_of(runtime, f"wecom_external_userid:{relations[SAMPLE.mobile].partition(':')[0]}") != sample_before_scan:
         raise DemoFailed(f"{step}: {SAMPLE.name}'s WeCom customer was not merged into her lead's contact by remark mobile")
+
+    # 12:10 — she joins the service group; 12:15 she says 太贵了 there (会话内容存档).
+    step = "12:10 客户群"
+    sample_ext = relations[SAMPLE.mobile].partition(":")[0]
+    group = control.wecom.add_group(name=SERVICE_GROUP, owner="wangwu", at=day.at("09:00").isoformat())
+    joined = control.wecom.join_group(group=group["chat_id"], external_userid=sample_ext, scene=3,
+                                      at=day.at("12:10").isoformat(), callback_url=callback_url)
+    if (joined.get("callback") or {}).get("status") != 200:
+        raise DemoFailed(f"{step}: the hub refused WeCom's change_external_chat callback: {joined.get('callback')}")
+    hub.settle(step)
+    echo(f"12:10  企业微信 {SAMPLE.name}扫码加入客户群「{SERVICE_GROUP}」→ 客户群变更回调 → group_joined")
+    step = "12:15 会话存档"
+    control.wecom.send_chat(sender=sample_ext, text="太贵了", group=SERVICE_GROUP, at=day.at("12:15").isoformat())
+    mark = hub.last_id(Event)
+    runs = hub.pull(WECOM, "chat_messages", step=step)
+    chats = [e for e in hub.events_since(mark) if e.kind == "chat_message" and e.contact_id == sample_before_scan]
+    echo(f"12:15  企业微信 会话存档拉取 {runs[0].counts.get('read', 0)} 条消息（RSA 解密 encrypt_random_key）→ "
+         f"{SAMPLE.name}的聊天：" + "；".join(e.summary for e in chats))
+    if not any((e.data or {}).get("text") == "太贵了" for e in chats):
+        raise DemoFailed(f"{step}: {SAMPLE.name}'s 太贵了 in {SERVICE_GROUP} is not on her timeline: {[e.summary for e in chats]}")
 
     # 14:20 — tickets opened in Udesk; 15:05 / 16:10 worked on.
     step = "14:20 Udesk"
@@ -344,10 +375,14 @@ def sample_history(runtime: Runtime) -> tuple[int, list]:
 
 def verify_history(events: list) -> None:
     """Under one contact, in time order: the lead (feiyu), calls (clink), the WeCom friend
-    add, the ticket opened and updated (udesk)."""
+    add, joining the service group, the ticket opened and updated (udesk); and her chats:
+    the channel code's welcome (out) and 太贵了 (in)."""
     kinds = [(e.kind, e.connector) for e in events]
-    expected = [("lead_created", FEIYU), ("call", CLINK), ("wecom_friend_added", WECOM), ("ticket_opened", UDESK),
-                ("ticket_updated", UDESK)]
+    expected = [("lead_created", FEIYU), ("call", CLINK), ("wecom_friend_added", WECOM), ("group_joined", WECOM),
+                ("ticket_opened", UDESK), ("ticket_updated", UDESK)]
+    chats = [e for e in events if e.kind == "chat_message" and e.connector == WECOM]
+    if not any((e.data or {}).get("direction") == "out" for e in chats) or not any((e.data or {}).get("text") == "太贵了" for e in chats):
+        raise DemoFailed(f"{SAMPLE.name}'s history lacks the welcome message or her 太贵了: {[e.summary for e in chats]}")
     missing = [k for k, c in expected if (k, c) not in kinds]
     if missing:
         raise DemoFailed(f"{SAMPLE.name}'s history lacks {', '.join(missing)}: {kinds}")

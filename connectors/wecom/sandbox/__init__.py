@@ -281,6 +281,7 @@ class WeComSandbox(Sandbox):
         out: dict[str, Any] = {"relation": relation, "external_userid": ext, "userid": userid}
         if callback_url:
             event = {**self.add_contact_event(relation), "CreateTime": when}
+            self.welcome_codes[event["WelcomeCode"]]["event_time"] = when
             answer = self.push(callback_url, event)
             out["callback"] = {"status": answer.status_code, "body": answer.text[:200]}
         return out

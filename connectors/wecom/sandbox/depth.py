@@ -395,6 +395,12 @@ def register(sb: "WeComSandbox", bp, route: Callable, Fail: type, ok: Callable, 
         if len(attachments) > 9 or len(text.encode()) > 4000 or not (text or attachments):
             raise Fail(40058, "text ≤ 4000 bytes and at most 9 attachments, not both empty")
         code["used"] = True
+        # The member's welcome is a message from the member: the chat archive keeps it
+        # (sent a moment after the friend add; unverified, see docs/connectors/wecom.md).
+        at = int(code.get("event_time") or now(sb)) + 2
+        archive_message(sb, {"msgid": f"{sb._id('', 20)}_{at * 1000}_welcome", "action": "send", "from": code["userid"],
+                             "tolist": [code["external_userid"]], "roomid": "", "msgtime": at * 1000, "msgtype": "text",
+                             "text": {"content": text or "[附件]"}})
         sb.record_effect("welcome", {"welcome_code": data["welcome_code"], "text": text, "attachments": attachments,
                                      "userid": code["userid"], "external_userid": code["external_userid"],
                                      "seconds_after_event": round(now(sb) - code["issued"], 3)})

@@ -62,3 +62,17 @@ def hub_startup(app: Any) -> None:
 
     Use it to register extra blueprints or template filters.
     """
+
+
+@hookspec
+def hub_register_labels(register: Callable[..., None]) -> None:
+    """Register how the UI shows what the plugin brings: labels, icons, value formats.
+
+    Call ``register(group, name, labels, icon=None, format=None)``. ``group`` is
+    ``channel`` (a connector type), ``event`` (an event kind), ``field`` (a key of an
+    event's detail), ``attr`` (an attribute) or ``kind`` (an identity kind); ``labels``
+    maps ``"zh-CN"`` / ``"en"`` to text (or is one text for both); ``icon`` is SVG path
+    data for a 24×24 view box; ``format`` one of ``text``, ``duration`` (seconds),
+    ``member`` (a staff user id shown by its display name), ``datetime``, ``yesno``.
+    See :mod:`hub.web.labels`.
+    """

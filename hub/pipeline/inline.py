@@ -8,6 +8,8 @@ from typing import Callable
 from hub.pipeline.deliver import deliver
 from hub.pipeline.process import process_inbox
 from hub.pipeline.pull import pull
+from hub.pipeline.runs import track_deliveries
+from hub.pipeline.switches import deliverable
 
 
 def run_inline(runtime, *, inbox_ids: list[int] = (), outbox_ids: list[int] = ()) -> dict[str, int]:
@@ -22,8 +24,9 @@ def run_inline(runtime, *, inbox_ids: list[int] = (), outbox_ids: list[int] = ()
         totals["processed"] += outcome.processed
         totals["rejected"] += outcome.rejected
         pending_out.extend(outcome.outbox_ids)
+    pending_out = deliverable(runtime.db, pending_out)  # a switched-off destination's rows stay pending
     for start in range(0, len(pending_out), size):
-        counts = deliver(runtime, pending_out[start : start + size])
+        counts = track_deliveries(runtime.db, pending_out[start : start + size], lambda ids: deliver(runtime, ids))
         totals["delivered"] += counts.delivered
         totals["retrying"] += counts.retrying
         totals["dead"] += counts.dead

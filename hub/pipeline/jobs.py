@@ -88,11 +88,15 @@ def _safely(what: str, func, *args) -> None:
 
 
 def pull_job(instance: str, stream: str) -> dict:
-    from hub.pipeline.pull import pull
+    from hub.pipeline.pull import SwitchedOff, pull
     from hub.runtime import current
 
     runtime = current()
-    result = pull(runtime, instance, stream, after_commit=lambda ids: _safely("processing", enqueue_process, runtime, ids))
+    try:
+        result = pull(runtime, instance, stream, after_commit=lambda ids: _safely("processing", enqueue_process, runtime, ids))
+    except SwitchedOff as exc:  # switched off after this pull was queued
+        log.info("%s", exc)
+        return {"run_id": None, "records": 0, "new": 0, "error": str(exc)}
     return {"run_id": result.run_id, "records": result.records, "new": result.new, "error": result.error}
 
 
@@ -138,8 +142,12 @@ def deliver_job(outbox_ids: list[int]) -> dict:
     def schedule(row_id: int, delay: float) -> None:
         retries.setdefault(math.ceil(delay), []).append(row_id)
 
-    try:
-        counts = deliver(runtime, outbox_ids, schedule_retry=schedule)
+    from hub.pipeline.runs import track_deliveries
+    from hub.pipeline.switches import deliverable
+
+    try:  # rows of a switched-off destination stay pending; the rest are counted in its runs
+        counts = track_deliveries(runtime.db, deliverable(runtime.db, outbox_ids),
+                                  lambda ids: deliver(runtime, ids, schedule_retry=schedule))
     finally:
         for delay, ids in sorted(retries.items()):
             _safely("a retry", enqueue_deliver, runtime, ids, delay)

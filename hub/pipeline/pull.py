@@ -35,6 +35,14 @@ class PullResult:
     inbox_ids: list[int] = field(default_factory=list)
 
 
+class SwitchedOff(Exception):
+    """The instance is switched off in the ops UI: the hub makes no calls to it."""
+
+    def __init__(self, instance: str):
+        super().__init__(f"connector {instance} is switched off (ops UI → 连接器 → 启用 to switch it back on)")
+        self.instance = instance
+
+
 def load_cursor(db, instance: str, stream: str) -> Any:
     with db.session() as s:
         return s.execute(select(Cursor.value).where(Cursor.connector == instance, Cursor.stream == stream)).scalar_one_or_none()
@@ -58,6 +66,10 @@ def pull(
     if keep_ids is None:
         keep_ids = after_commit is None
     db = runtime.db
+    from hub.pipeline.switches import is_switched_off
+
+    if is_switched_off(db, instance):  # checked per pull, so a switch takes effect without a restart
+        raise SwitchedOff(instance)
     connector = runtime.connector(instance)
     run_id = start_run(db, instance, stream, "pull")
     result = PullResult(run_id=run_id)

@@ -24,9 +24,13 @@ LOCK_KEY = "hub:ticker"
 
 def due_pulls(runtime) -> list[tuple[str, str]]:
     """``(instance, stream)`` pairs whose last pull started longer ago than their schedule."""
+    from hub.pipeline.switches import switched_off
+
+    off = switched_off(runtime.db)  # switched off in the ops UI: no pulls until switched back on
     scheduled = [
         (name, stream.name, stream.schedule)
         for name, inst in runtime.config.enabled_connectors().items()
+        if name not in off
         for stream in inst.streams.values()
         if stream.enabled and stream.schedule
     ]
@@ -61,6 +65,9 @@ def tick(runtime) -> list[tuple[str, str]]:
     for instance, stream in due:
         enqueue_pull(runtime, instance, stream)
     enqueue(runtime.redis, reconcile_job, job_id="reconcile")
+    from hub.pipeline.runs import flush_webhook_tallies
+
+    flush_webhook_tallies(runtime)  # the webhook door's counters → runs
     return due
 
 

@@ -12,6 +12,7 @@ import logging
 
 from hub.connector import WebhookRejected, WebhookRequest, WebhookResult, inputs
 from hub.pipeline.ingest import store_push
+from hub.pipeline.runs import tally_webhook
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +22,22 @@ def ingest_webhook(runtime, instance: str, request: WebhookRequest) -> WebhookRe
     handler = connector.webhook_handler()
     if handler is None:
         raise WebhookRejected(f"connector instance {instance!r} accepts no webhooks", status=404)
-    result = handler.handle(request)
-    check_records(handler, result)
+    try:
+        result = handler.handle(request)
+        check_records(handler, result)
+    except WebhookRejected as exc:
+        tally_webhook(runtime, instance, rejected=1, error=exc.message)
+        raise
     if not result.records:
+        tally_webhook(runtime, instance, requests=1)
         if result.writes:  # urgent writes (hub.pipeline.urgent): sent before the answer
             from hub.pipeline.urgent import deliver_urgent
 
             deliver_urgent(runtime, instance, result.writes)
         return result
     inserted = store_push(runtime.db, instance, result.records)
+    new = sum(len(ids) for ids in inserted.values())
+    tally_webhook(runtime, instance, requests=1, read=len(result.records), new=new, duplicates=len(result.records) - new)
     # Committed. Only now may processing start and the sender hear "success".
     if result.writes:  # urgent writes (a 20-second WelcomeCode): delivered here, not queued
         from hub.pipeline.urgent import deliver_urgent

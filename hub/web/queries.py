@@ -169,6 +169,10 @@ class ConnectorStatus:
     outbox_dead: int
     recent_runs: list[Run]
     recent_errors: list[dict[str, Any]]
+    #: ``enabled: false`` in the config (only a config change brings it back).
+    config_enabled: bool = True
+    #: Switched off in the ops UI: ``{"by", "at"}`` (see :mod:`hub.pipeline.switches`).
+    switched_off: dict[str, Any] | None = None
     #: Writes held while the remote blocks the instance: ``{"until", "reason"}`` (:mod:`hub.pipeline.pauses`).
     paused: dict[str, Any] | None = None
     #: A warning the connector left for operators: ``{"message", "since"}`` (:mod:`hub.connector.notices`).
@@ -195,6 +199,11 @@ def connector_statuses(runtime, session: Session, names: Iterable[str] | None = 
     wanted = sorted(runtime.config.connectors if names is None else [n for n in names if n in runtime.config.connectors])
     if not wanted:
         return []
+    from hub.pipeline.switches import KEY as SWITCH
+
+    switches = {c: v for c, v in session.execute(
+        select(ConnectorState.connector, ConnectorState.value).where(ConnectorState.key == SWITCH, ConnectorState.connector.in_(wanted)))
+        if isinstance(v, dict) and v.get("enabled") is False}
     from hub.connector.notices import KEY as NOTICE
     from hub.pipeline.pauses import active_pauses
 
@@ -239,9 +248,11 @@ def connector_statuses(runtime, session: Session, names: Iterable[str] | None = 
         errors.sort(key=lambda e: e["at"] or now, reverse=True)
         stream_names = sorted(set(inst.streams) | set(cursors.get(name, {})))
         cls = inst.connector_class
+        enabled = inst.enabled and name not in switches
         out.append(ConnectorStatus(
-            name=name, type=inst.type, title=(getattr(cls, "title", None) or inst.type), enabled=inst.enabled,
-            health=_health(inst.enabled, recent, rejected, dead),
+            name=name, type=inst.type, title=(getattr(cls, "title", None) or inst.type), enabled=enabled,
+            config_enabled=inst.enabled, switched_off=switches.get(name), paused=paused.get(name), notice=notices.get(name),
+            health=_health(enabled, recent, rejected, dead),
             streams=[StreamStatus(s, getattr(cursors.get(name, {}).get(s), "value", None),
                                   getattr(cursors.get(name, {}).get(s), "updated_at", None)) for s in stream_names],
             sinks=sorted(inst.sinks),
@@ -256,17 +267,65 @@ def connector_statuses(runtime, session: Session, names: Iterable[str] | None = 
             outbox_dead=dead,
             recent_runs=recent[:runs],
             recent_errors=errors[:8],
-            paused=paused.get(name), notice=notices.get(name),
         ))
     return out
 
 
+def _person_in_record(runtime, connector: str, stream: str, payload: Any) -> tuple[str | None, str | None]:
+    """The name and phone a rejected raw record carries, read through the stream's own
+    mapping field by field (``explain``): the fields that did map still say who it is,
+    and no connector's layout is guessed here."""
+    try:
+        traces = runtime.mapping(connector, stream=stream).explain(payload if isinstance(payload, dict) else {}).traces
+    except Exception:  # noqa: BLE001 - no mapping (any more): nothing to show, not an error page
+        return None, None
+    name = next((str(tr.value) for tr in traces if tr.target in ("attributes.name", "display_name") and tr.value), None)
+    phone = next((str(tr.value) for tr in traces if tr.target == "identities.phone" and tr.value), None)
+    return name, phone
+
+
+def dead_letter_customers(runtime, session: Session, refs: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``ref -> {"contact_id", "name", "phone", "from_record"}`` for dead letters: the contact an
+    outbox row was for, the contact linked to a rejected inbox row's record, or — when the
+    record never became a contact — the name and phone its mapping still reads from the raw
+    record. Unmasked: the caller masks."""
+    out_ids = [int(r.split(":")[1]) for r in refs if r.startswith("outbox:")]
+    in_ids = [int(r.split(":")[1]) for r in refs if r.startswith("inbox:")]
+    found: dict[str, dict[str, Any]] = {}
+    contact_of: dict[str, int] = {}
+    if out_ids:
+        for row_id, contact_id in session.execute(select(OutboxRow.id, OutboxRow.contact_id).where(OutboxRow.id.in_(out_ids))):
+            if contact_id is not None:
+                contact_of[f"outbox:{row_id}"] = contact_id
+    if in_ids:
+        rows = session.execute(select(InboxRow.id, InboxRow.connector, InboxRow.stream, InboxRow.native_id, InboxRow.payload)
+                               .where(InboxRow.id.in_(in_ids))).all()
+        for row_id, connector, stream, native_id, payload in rows:
+            link = session.execute(select(Link.contact_id).where(Link.connector == connector, Link.stream == stream,
+                                                                 Link.native_id == native_id).limit(1)).scalar()
+            if link is not None:
+                contact_of[f"inbox:{row_id}"] = link
+            else:
+                name, phone = _person_in_record(runtime, connector, stream, payload)
+                if name or phone:
+                    found[f"inbox:{row_id}"] = {"contact_id": None, "name": name, "phone": phone, "from_record": True}
+    roots = {ref: root_of(session, cid) or cid for ref, cid in contact_of.items()}
+    names = dict(session.execute(select(Contact.id, Contact.display_name).where(Contact.id.in_(set(roots.values())))).all()) if roots else {}
+    for ref, cid in roots.items():
+        phone = session.execute(select(Identity.value).where(Identity.contact_id == cid, Identity.kind == "phone")
+                                .order_by(Identity.id).limit(1)).scalar()
+        found[ref] = {"contact_id": cid, "name": names.get(cid), "phone": phone, "from_record": False}
+    return found
+
+
 def list_runs(session: Session, *, connector: str | None = None, status: str | None = None, limit: int = 50,
-              before: int | None = None) -> list[Run]:
+              before: int | None = None, kind: str | None = None) -> list[Run]:
     """Runs newest first; ``before`` (a run id) pages to older ones."""
     stmt = select(Run).order_by(Run.id.desc()).limit(limit)
     if connector:
         stmt = stmt.where(Run.connector == connector)
+    if kind:
+        stmt = stmt.where(Run.kind == kind)
     if status:
         stmt = stmt.where(Run.status == status)
     if before is not None:

@@ -31,6 +31,13 @@ NAMES = ["王小明", "李静", "张伟", "刘芳", "陈磊", "杨洋", "赵敏"
 PRIORITIES = ["紧急", "高", "标准", "低"]
 STATUSES = [("open", "开启"), ("solving", "解决中"), ("solved", "已解决"), ("closed", "已关闭")]
 AGENTS = [(101, "客服-周婷"), (102, "客服-吴昊"), (103, "客服-郑爽")]
+AGENT_EMAILS = {"zhouting@huiliu-demo.cn": 101, "wuhao@huiliu-demo.cn": 102, "zhengshuang@huiliu-demo.cn": 103}
+PASSWORD = "sandbox-udesk-admin-password"
+#: status_id (Udesk open API v2): 1 open, 2 resolved, 3 closed, 4 solving → the list's status names.
+STATUS_BY_ID = {1: ("open", "开启"), 2: ("solved", "已解决"), 3: ("closed", "已关闭"), 4: ("solving", "解决中")}
+#: Sandbox assumptions (no public table found): a wrong log_in, an unknown assignee.
+LOGIN_REFUSED, UNKNOWN_AGENT = 2001, 2005
+NONCE_REPLAYED = 20623
 
 
 def _fmt(dt: datetime) -> str:
@@ -39,7 +46,7 @@ def _fmt(dt: datetime) -> str:
 
 class UdeskSandbox(Sandbox):
     rate_limit_per_minute = 60
-    control_methods = ("add_records", "update_record", "open_ticket", "update_ticket")
+    control_methods = ("add_records", "update_record", "open_ticket", "update_ticket", "replay_next")
 
     def __init__(self, seed: int = 11) -> None:
         self.rng = random.Random(seed)
@@ -47,6 +54,7 @@ class UdeskSandbox(Sandbox):
         self.customers: dict[int, dict[str, Any]] = {}
         self.applied: list[dict[str, Any]] = []
         self.nonces: dict[str, float] = {}
+        self.replays = 0
         self.calls: deque[float] = deque()
         self._ticket_ids = itertools.count(20001)
         self._customer_ids = itertools.count(5001)
@@ -140,6 +148,11 @@ class UdeskSandbox(Sandbox):
         ticket = self.tickets[int(native_id)]
         ticket.update(status="解决中", status_en="solving", updated_at=_fmt(self._tick(advance=True)))
 
+    def replay_next(self, times: int = 1) -> None:
+        """The next ``times`` signed calls arrive twice (a proxy retried them): Udesk answers
+        the duplicate with 20623 and the caller sees that answer."""
+        self.replays += int(times)
+
     # -- what the suite inspects ----------------------------------------------------------
     def config_for(self, base_url: str) -> dict[str, Any]:
         return {"base_url": base_url, "email": EMAIL, "api_token": API_TOKEN, "page_size": 10,
@@ -185,17 +198,43 @@ class UdeskSandbox(Sandbox):
         if sign != udesk_sign(EMAIL, API_TOKEN, ts, nonce):
             return self._error(2059, "open api签名不对")
         self.nonces = {n: t for n, t in self.nonces.items() if now - t <= NONCE_WINDOW}
-        if nonce in self.nonces:
-            return self._error(2059, "nonce已使用")
+        if nonce in self.nonces or self.replays:
+            self.replays = max(0, self.replays - 1)
+            return self._error(NONCE_REPLAYED, "nonce已使用")
         self.nonces[nonce] = now
         return None
+
+    def _status_and_assignee(self, body: dict[str, Any]):
+        if body.get("status_id") is not None and body["status_id"] not in STATUS_BY_ID:
+            return self._error(2002, "status_id 取值 1–4")
+        if body.get("assignee_email") is not None and body["assignee_email"] not in AGENT_EMAILS:
+            return self._error(UNKNOWN_AGENT, "受理客服不存在")
+        return None
+
+    @staticmethod
+    def _apply_status_and_assignee(ticket: dict[str, Any], body: dict[str, Any]) -> None:
+        if body.get("status_id") is not None:
+            status, status_cn = STATUS_BY_ID[body["status_id"]]
+            ticket.update(status=status_cn, status_en=status)
+        if body.get("assignee_email") is not None:
+            agent_id = AGENT_EMAILS[body["assignee_email"]]
+            ticket.update(assignee_id=agent_id, assignee_name=dict(AGENTS)[agent_id])
 
     def blueprint(self) -> Blueprint:
         bp = Blueprint("udesk_sandbox", __name__)
 
         @bp.before_request
         def _auth():
+            if request.path.endswith("/open_api_v1/log_in"):
+                return None  # the one call made without a signature
             return self._authenticate()
+
+        @bp.post("/open_api_v1/log_in")
+        def log_in():
+            body = request.get_json(silent=True) or {}
+            if body.get("email") != EMAIL or body.get("password") != PASSWORD:
+                return self._error(LOGIN_REFUSED, "邮箱或密码错误")
+            return jsonify(code=1000, open_api_auth_token=API_TOKEN)
 
         @bp.get("/open_api_v1/tickets")
         def list_tickets():
@@ -220,8 +259,12 @@ class UdeskSandbox(Sandbox):
             customer = self._find_customer(str(body.get("type")), str(body.get("type_content")))
             if customer is None:
                 return self._error(2003, "客户不存在")
+            problem = self._status_and_assignee(body)
+            if problem:
+                return problem
             ticket = self._new_ticket(customer, body["subject"], body["content"], priority=body.get("priority"),
                                       tags=body.get("tags"), custom_fields=body.get("ticket_field"))
+            self._apply_status_and_assignee(ticket, body)  # `status` / `assignee_id` are not read, as in Udesk
             self.applied.append({"op": "create", "ticket_id": ticket["id"], "ticket": body})
             return jsonify(code=1000, ticket_id=ticket["id"])
 
@@ -233,9 +276,13 @@ class UdeskSandbox(Sandbox):
             if not isinstance(body, dict):
                 return self._error(2002, "参数错误")
             ticket = self.tickets[tid]
+            problem = self._status_and_assignee(body)
+            if problem:
+                return problem
             for key in ("subject", "content", "priority", "tags"):
                 if body.get(key) is not None:
                     ticket[key] = body[key]
+            self._apply_status_and_assignee(ticket, body)
             ticket["custom_fields"].update(body.get("custom_fields") or {})
             ticket["updated_at"] = _fmt(self._tick(advance=True))
             self.applied.append({"op": "update", "ticket_id": tid, "ticket": body})

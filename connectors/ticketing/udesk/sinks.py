@@ -3,9 +3,16 @@
 
 Payload (what the outbound mapping yields)::
 
-    {"subject": "…", "content": "…", "priority": "标准", "status": "open",
+    {"subject": "…", "content": "…", "priority": "标准", "status_id": 1,
+     "assignee_email": "agent@yourco.cn", "agent_group_name": "售后1组",
      "customer": {"cellphone": "13812345678", "email": "…", "nick_name": "王小明"},
      "custom_fields": {"TextField_1": "…"}, "tags": "意向客户", "template_id": 1}
+
+Udesk's create-ticket API takes the status as ``status_id`` (1 open, 2 resolved, 3 closed,
+4 solving) and the assignee as ``assignee_email`` (Udesk open API v2 › 工单 › 创建工单); a
+``status`` name (``open``/``开启``, ``solving``/``解决中``, ``resolved``/``solved``/``已解决``,
+``closed``/``已关闭``) is translated. ``assignee_id``, which Udesk ignores, is refused with a
+clear message instead of being sent in vain.
 
 **Idempotency.** Udesk has no idempotency key. The sink keeps ``idempotency key → ticket id``
 in the instance's durable state (``Sink.remember_write``): a repeated key returns the recorded ticket
@@ -31,7 +38,30 @@ if TYPE_CHECKING:
 
 #: Udesk's answer when the ticket's customer does not exist.
 CUSTOMER_NOT_FOUND = 2003
-TICKET_FIELDS = ("subject", "content", "priority", "status", "tags", "template_id", "assignee_id", "agent_group_name")
+TICKET_FIELDS = ("subject", "content", "priority", "tags", "template_id", "assignee_email", "agent_group_name",
+                 "follower_ids", "creator_email")
+#: status_id values (Udesk open API v2, "status_id 取值范围").
+STATUS_IDS = {"open": 1, "开启": 1, "resolved": 2, "solved": 2, "已解决": 2, "closed": 3, "已关闭": 3,
+              "solving": 4, "解决中": 4}
+
+
+def status_id(payload: dict[str, Any]) -> int | None:
+    """``status_id`` from the payload (an id 1–4, or a status name)."""
+    value = payload.get("status_id")
+    if value in (None, ""):
+        name = payload.get("status")
+        if name in (None, ""):
+            return None
+        if str(name).strip().lower() not in STATUS_IDS:
+            raise PermanentError(f"unknown Udesk status {name!r} (open, solving, resolved, closed or status_id 1–4)")
+        return STATUS_IDS[str(name).strip().lower()]
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number not in (1, 2, 3, 4):
+        raise PermanentError(f"status_id must be 1 open, 2 resolved, 3 closed or 4 solving, not {value!r}")
+    return number
 
 
 def _national(phone: Any) -> str:
@@ -61,7 +91,12 @@ class TicketsSink(Sink):
         custom = dict(payload.get("custom_fields") or {})
         if c.config.get("idempotency_field"):
             custom[c.config["idempotency_field"]] = idempotency_key
+        if payload.get("assignee_id") not in (None, "") and not payload.get("assignee_email"):
+            raise PermanentError("Udesk assigns tickets by assignee_email, not assignee_id")
         ticket = {k: payload[k] for k in TICKET_FIELDS if payload.get(k) is not None}
+        status = status_id(payload)
+        if status is not None:
+            ticket["status_id"] = status
         if native_id:
             ticket["custom_fields"] = custom
             body = c.client.call("PUT", f"/open_api_v1/tickets/{native_id}", json={"ticket": ticket})

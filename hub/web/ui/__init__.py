@@ -284,6 +284,7 @@ def _contact_page(contact_id: int, *, masked: bool):
 
         used = s.execute(select(Event.connector).where(Event.contact_id == view.id).distinct()).scalars().all()
         channels = sorted({channel_of(rt, c) for c in used})
+        contact["groups"] = _groups(s, view.id, masked=masked)
         members = _member_names(s, contact, events)
     return render_template("contact.html", c=contact, events=events, next_cursor=page.next_cursor, channel=channel,
                            channels=channels, revealed=not masked, members=members)
@@ -297,6 +298,16 @@ def _member_names(session, contact: dict, events: list[dict]) -> dict[str, str]:
     ids = [a["value"] for a in contact["attributes"] if labels.format("attr", a["name"]) == "member"]
     ids += [v for e in events for k, v in e["data"].items() if labels.format("field", k) == "member"]
     return member_names(session, ids)
+
+
+def _groups(session, contact_id: int, *, masked: bool) -> list[dict]:
+    """The contact's customer groups (from group_joined / group_left events); group names are
+    shown to support like chat text, with anything phone-shaped masked."""
+    from hub.contacts.groups import group_memberships
+    from hub.web.pii import mask_value
+
+    groups = group_memberships(session, contact_id)
+    return [{**g, "group_name": mask_value(g.get("group_name"))} for g in groups] if masked else groups
 
 
 @bp.route("/contacts/<int:contact_id>")

@@ -13,9 +13,11 @@ chat archive on the timeline, on the real backends (SQLite or PostgreSQL, Redis)
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
 from connectors.wecom.archive import keys
@@ -230,16 +232,19 @@ def test_group_join_and_chat_land_on_the_friends_timeline(make_hub):
     assert scan["error"] is None and scan["rejected"] == 0, scan
     wecom.send_chat(ext, "太贵了", to="zhangsan", at="2026-01-05T11:40:00+08:00")
     chats = sync_inline(runtime, WECOM, "chat_messages")
-    assert chats["error"] is None and chats["rejected"] == 0 and chats["processed"] == 1, chats
+    # the welcome (archived as 张三's message) and her 太贵了
+    assert chats["error"] is None and chats["rejected"] == 0 and chats["processed"] == 2, chats
 
     timeline = events_of(runtime, contact)
     kinds = [e.kind for e in timeline]
-    assert kinds.count("group_joined") == 1 and kinds.count("chat_message") == 1, kinds
+    assert kinds.count("group_joined") == 1 and kinds.count("chat_message") == 2, kinds
     joined_event = next(e for e in timeline if e.kind == "group_joined")
     assert joined_event.data["group_name"] == "少儿编程家长服务群" and joined_event.data["owner_name"] == "王五"
     assert joined_event.data["join_scene_label"] == "扫描群二维码入群"
     assert "少儿编程家长服务群" in joined_event.summary
-    chat = next(e for e in timeline if e.kind == "chat_message")
+    welcome = next(e for e in timeline if e.kind == "chat_message" and e.data["direction"] == "out")
+    assert welcome.data["text"] == WELCOME and welcome.summary == f"张三发给客户：{WELCOME}"
+    chat = next(e for e in timeline if e.kind == "chat_message" and e.data["direction"] == "in")
     assert chat.data["text"] == "太贵了" and chat.data["direction"] == "in" and chat.data["member_name"] == "张三"
     assert chat.summary == "客户发给张三：太贵了"
     with runtime.db.session() as s:
@@ -256,3 +261,69 @@ def test_group_join_and_chat_land_on_the_friends_timeline(make_hub):
     left = [e for e in events_of(runtime, contact) if e.kind == "group_left"]
     assert len(left) == 1 and left[0].data["group_name"] == "少儿编程家长服务群" and left[0].data["quit_scene"] == 0
 
+
+
+def test_support_sees_groups_and_chat_text_on_the_contact_page_with_phones_masked(make_hub):
+    from hub.web import create_app
+    from hub.web.auth import create_token, hash_token
+
+    runtime, wecom = make_hub()
+    pem = keys.generate_private_pem()
+    wecom.archive_key(1, keys.public_pem(pem))
+    runtime.config.connectors[WECOM].config["archive_private_keys"] = {"1": pem}
+    wecom.add_channel_code(state=STATE, user=["zhangsan"])
+    added, _event, push = add_friend_push(wecom, "林晓雯")
+    ext = added["external_userid"]
+    group = wecom.add_group("少儿编程家长服务群", owner="wangwu")
+    wecom.join_group(group["chat_id"], ext, at="2026-01-05T11:30:00+08:00")
+    wecom.send_chat(ext, "太贵了，我的手机 13912345678 晚上打给我", group="少儿编程家长服务群", at="2026-01-05T11:40:00+08:00")
+    for stream in ("external_contacts", "group_chats", "chat_messages"):
+        assert sync_inline(runtime, WECOM, stream)["error"] is None
+    contact = contact_of(runtime, "wecom_external_userid", ext)
+    app = create_app(runtime)
+    token = create_token(runtime.db, "support-tester", "support")[1]
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["token_hash"] = hash_token(token)
+        session["csrf"] = "t"
+    page = client.get(f"/contacts/{contact}").get_data(as_text=True)
+    groups = page.split('data-section="groups"', 1)[1].split("</section>", 1)[0]
+    assert "少儿编程家长服务群" in groups and "王五" in groups and f'data-chat-id="{group["chat_id"]}"' in groups
+    assert 'data-member="1"' in groups
+    assert "太贵了" in page and "加入客户群" in page
+    assert "13912345678" not in page and "139****5678" in page
+
+
+@pytest.fixture
+def one_contact(db):
+    with db.session() as s:
+        s.execute(Contact.__table__.insert(), [{"id": 1}])
+    return db
+
+
+_moves = st.lists(st.tuples(st.sampled_from(["wr1", "wr2"]), st.booleans()), min_size=1, max_size=10)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moves=_moves, order=st.randoms(use_true_random=False))
+def test_group_memberships_depend_on_event_times_not_arrival_order(one_contact, moves, order):
+    """Joins and leaves stored in any order (callbacks, scans, replays): the contact page's
+    groups are what the latest event per group says."""
+    from hub.contacts.groups import group_memberships
+
+    db = one_contact
+    base = datetime(2026, 1, 5, 3, 0, tzinfo=timezone.utc)
+    rows = [{"contact_id": 1, "connector": WECOM, "native_id": f"e{n}", "kind": "group_joined" if joins else "group_left",
+             "occurred_at": base + timedelta(minutes=n), "summary": "", "data": {"chat_id": chat, "group_name": f"群{chat}"}}
+            for n, (chat, joins) in enumerate(moves)]
+    shuffled = list(rows)
+    order.shuffle(shuffled)
+    with db.session() as s:
+        s.execute(Event.__table__.delete())
+        s.execute(Event.__table__.insert(), shuffled)
+    with db.session() as s:
+        got = {g["chat_id"]: g["member"] for g in group_memberships(s, 1)}
+    expected = {}
+    for chat, joins in moves:
+        expected[chat] = joins
+    assert got == expected

@@ -9,11 +9,14 @@ PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
 
 .PHONY: demo test venv bench clean lint
 
-$(STAMP): pyproject.toml tests/plugins/hub_example/pyproject.toml
+# The test plugin (tests/plugins/hub_example) is never installed: the test session exposes
+# it itself (tests/plugins/test_only.py), so `hub connectors` lists only real connectors.
+# The uninstall cleans venvs made before that.
+$(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
-	$(PIP_INSTALL) -e '.[test]'
-	$(PIP_INSTALL) -e tests/plugins/hub_example
+	$(PIP_INSTALL) -e '.[test,server]'
+	@$(BIN)/pip uninstall --quiet --yes hub-example 2>/dev/null || true
 	@touch $(STAMP)
 
 venv: $(STAMP)

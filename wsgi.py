@@ -1,5 +1,8 @@
-"""WSGI entry point: ``gunicorn wsgi:app`` (config from ``HUB_CONFIG``)."""
+"""WSGI entry point in a checkout: ``gunicorn wsgi:app`` (config from ``HUB_CONFIG``).
 
-from hub.web import create_app
+An installed hub uses ``gunicorn 'hub.wsgi:app'``; this file re-exports that app.
+"""
 
-app = create_app()
+from hub.wsgi import app
+
+__all__ = ["app"]

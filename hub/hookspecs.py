@@ -49,6 +49,18 @@ def hub_register_identity_kinds(register: Callable[..., None]) -> None:
 
 
 @hookspec
+def hub_register_mappings(register: Callable[..., None]) -> None:
+    """Ship mapping files with the plugin.
+
+    Call ``register(directory)`` with a directory of mapping files named like the shipped
+    ones (``<type>.<stream>.yaml``, ``<type>.<sink>.out.yaml``), usually
+    ``Path(__file__).parent / "mappings"``. The hub looks there after ``./mappings/`` and
+    its own shipped mappings, so an IT team's file of the same name still wins; a file
+    name Huiliu or another plugin already ships is an error naming both.
+    """
+
+
+@hookspec
 def hub_register_commands(cli: Any) -> None:
     """Add commands to the ``hub`` CLI.
 

@@ -12,6 +12,7 @@ import importlib.metadata
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import pluggy
@@ -50,6 +51,8 @@ class Registry:
     identity_kinds: dict[str, IdentityKindSpec] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
     connector_plugin: dict[str, str] = field(default_factory=dict)
+    #: Mapping directories from ``hub_register_mappings``: (directory, plugin name).
+    mapping_dirs: list[tuple[Path, str]] = field(default_factory=list)
 
 
 class PluginError(Exception):
@@ -137,6 +140,25 @@ def build_registry(extra_plugins: Iterable[Any] = ()) -> Registry:
     def register_kind(kind: str, *, strong: bool, max_per_contact: int = 1, normalize=None) -> None:
         reg.identity_kinds[kind] = IdentityKindSpec(kind, strong, max_per_contact, normalize)
 
+    shipped_by: dict[str, str] = {}
+
+    def register_mappings(directory: str | os.PathLike) -> None:
+        plugin = current["plugin"]
+        path = Path(os.fspath(directory)).resolve()
+        if not path.is_dir():
+            raise PluginError(f"plugin {plugin!r} registered mappings directory {path}, which does not exist")
+        if not shipped_by:
+            from hub.mapping.discovery import SHIPPED_DIR
+
+            shipped_by.update({f.name: "Huiliu (shipped mappings)" for f in _mapping_files(SHIPPED_DIR)})
+        for f in _mapping_files(path):
+            owner = shipped_by.get(f.name)
+            if owner is not None and owner != f"plugin {plugin!r}":
+                raise PluginError(f"mapping {f.name} registered twice (by {owner} and plugin {plugin!r})")
+            shipped_by[f.name] = f"plugin {plugin!r}"
+        if path not in [d for d, _ in reg.mapping_dirs]:
+            reg.mapping_dirs.append((path, plugin))
+
     _builtin_identity_kinds(register_kind)
     try:
         from hub.mapping.transforms import register_builtin_transforms
@@ -154,8 +176,17 @@ def build_registry(extra_plugins: Iterable[Any] = ()) -> Registry:
     for impl in pm.hook.hub_register_identity_kinds.get_hookimpls():
         current["plugin"] = impl.plugin_name
         impl.function(register=register_kind)
+    for impl in pm.hook.hub_register_mappings.get_hookimpls():
+        current["plugin"] = impl.plugin_name
+        impl.function(register=register_mappings)
     reg.pm = pm  # type: ignore[attr-defined]
     return reg
+
+
+def _mapping_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
 _registry: Registry | None = None

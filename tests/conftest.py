@@ -24,6 +24,33 @@ from hub.testing.store import truncate
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _load_test_plugins():
+    """tests/plugins/test_only.py by path (tests/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hub_test_only_plugins", REPO / "tests" / "plugins" / "test_only.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_test_plugins = _load_test_plugins()
+
+
+def pytest_configure(config):
+    """The example plugin is discoverable for this session only: it is never pip-installed,
+    so a normal install (``make demo``) does not list it (tests/plugins/test_only.py)."""
+    if not getattr(config, "_hub_test_plugins", None):
+        config._hub_test_plugins = _test_plugins.activate()
+
+
+def pytest_unconfigure(config):
+    meta = getattr(config, "_hub_test_plugins", None)
+    if meta is not None:
+        _test_plugins.deactivate(meta)
+        config._hub_test_plugins = None
+
+
 def _backend_url(tmp_path_factory) -> tuple[str, callable]:
     url = os.environ.get("HUB_DATABASE_URL")
     if not url or url.startswith("sqlite"):

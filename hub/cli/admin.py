@@ -61,10 +61,14 @@ def check(ctx: click.Context, offline: bool) -> None:
         click.echo(notice, err=True)
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def connectors(as_json: bool) -> None:
-    """List installed connector types: plugin, version, streams, sinks, webhook."""
+@click.pass_context
+def connectors(ctx: click.Context, as_json: bool) -> None:
+    """List installed connector types: plugin, version, streams, sinks, webhook.
+    `hub connectors spec TYPE` shows the config keys of one type."""
+    if ctx.invoked_subcommand is not None:
+        return
     import json
 
     from hub.plugins import get_registry
@@ -99,6 +103,43 @@ def connectors(as_json: bool) -> None:
             f"{r['type']:<12} {r['plugin']:<14} {r['version']:<8} {'yes' if r['webhook'] else 'no':<7} "
             f"{','.join(r['streams']) or '-':<40} {','.join(r['sinks']) or '-'}"
         )
+
+
+@connectors.command("spec")
+@click.argument("connector_type")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def connectors_spec(connector_type: str, as_json: bool) -> None:
+    """The config keys CONNECTOR_TYPE takes under `connectors.<name>.config`: type,
+    required, secret, default and allowed values, from the connector's own schema."""
+    import json
+
+    from hub.config.errors import did_you_mean
+    from hub.connector.spec import describe_config
+    from hub.plugins import get_registry
+
+    registry = get_registry()
+    cls = registry.connectors.get(connector_type)
+    if cls is None:
+        known = ", ".join(sorted(registry.connectors)) or "none installed"
+        click.echo(f"unknown connector type {connector_type!r}{did_you_mean(connector_type, registry.connectors)}; "
+                   f"installed: {known}", err=True)
+        sys.exit(2)
+    keys = describe_config(cls.config_schema)
+    if as_json:
+        click.echo(json.dumps({"type": connector_type, "title": cls.title or connector_type,
+                               "keys": [k.as_dict() for k in keys]}, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(f"{connector_type} ({cls.title or connector_type}): keys under connectors.<name>.config")
+    width = max([len(k.path) for k in keys] + [3])
+    click.echo(f"  {'KEY':<{width}}  {'TYPE':<26} {'REQUIRED':<8} {'SECRET':<6} {'DEFAULT':<20} ALLOWED")
+    for k in keys:
+        default = "-" if not k.has_default else json.dumps(k.default, ensure_ascii=False, default=str)
+        if k.secret and k.has_default and k.default is not None:
+            default = "(set)"  # a secret's default is never printed
+        click.echo(f"  {k.path:<{width}}  {k.type:<26} {'yes' if k.required else 'no':<8} "
+                   f"{'yes' if k.secret else 'no':<6} {default:<20} {'; '.join(k.constraints)}".rstrip())
+        if k.description:
+            click.echo(f"  {'':<{width}}  {k.description}")
 
 
 COMMANDS = [init, check, connectors]

@@ -141,7 +141,11 @@ def demo(ctx: click.Context, port: int | None, keep_serving: bool) -> None:
     root = ctx.find_root()
     root.ensure_object(dict)
     if root.obj.get("config_file") is None:
-        root.obj["config_file"] = "config/demo.yaml"
+        # A checkout's config/demo.yaml; an installed hub uses the copy in its wheel.
+        from hub.mapping.discovery import shipped_path
+
+        local = Path("config/demo.yaml")
+        root.obj["config_file"] = str(local if local.is_file() else shipped_path("config", "demo.yaml"))
     runtime = get_runtime(ctx)
     settings = runtime.config.hub
     var_dir = settings.var_dir

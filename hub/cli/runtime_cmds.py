@@ -14,7 +14,7 @@ from hub.cli.context import get_runtime, handles_config_errors
 @click.pass_context
 @handles_config_errors
 def serve(ctx: click.Context, host: str, port: int, sandboxes: bool) -> None:
-    """Serve the web app (webhooks, API, UI). For production use gunicorn: `gunicorn wsgi:app`."""
+    """Serve the web app (webhooks, API, UI). For production use gunicorn (the `server` extra): `gunicorn 'hub.wsgi:app'`."""
     from werkzeug.serving import run_simple
 
     from hub.web import create_app

@@ -2,18 +2,32 @@
 
 Order: the override path the config gives the instance (``streams.<name>.mapping``),
 then ``./mappings/`` in the working directory (an IT team's own files), then the
-``mappings/`` directory shipped with Huiliu. File names: ``<type>.<stream>.yaml``
-(inbound) and ``<type>.<sink>.out.yaml`` (outbound).
+``mappings/`` directory shipped with Huiliu, then the directories plugins register with
+``hub_register_mappings``. File names: ``<type>.<stream>.yaml`` (inbound) and
+``<type>.<sink>.out.yaml`` (outbound).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import hub
 from hub.mapping.errors import MappingError
 
-SHIPPED_DIR = Path(hub.__file__).resolve().parent.parent / "mappings"
+_PACKAGE = Path(hub.__file__).resolve().parent
+
+
+def shipped_path(*parts: str) -> Path:
+    """A file or directory Huiliu ships beside the ``hub`` package (``mappings``,
+    ``config/demo.yaml``): in the repository in a checkout or editable install, under
+    ``hub/_shipped/`` in a wheel (setup.py copies them there)."""
+    checkout = _PACKAGE.parent.joinpath(*parts)
+    installed = _PACKAGE.joinpath("_shipped", *parts)
+    return installed if installed.exists() and not checkout.exists() else checkout
+
+
+SHIPPED_DIR = shipped_path("mappings")
 
 
 def mapping_filename(connector_type: str, name: str, direction: str) -> str:
@@ -22,9 +36,18 @@ def mapping_filename(connector_type: str, name: str, direction: str) -> str:
     return f"{connector_type}.{name}.out.yaml" if direction == "outbound" else f"{connector_type}.{name}.yaml"
 
 
-def search_dirs() -> list[Path]:
-    """``./mappings`` (working directory) first, then the shipped directory."""
-    dirs = [Path.cwd() / "mappings", SHIPPED_DIR]
+def plugin_dirs(registry: Any = None) -> list[Path]:
+    """Directories plugins registered with ``hub_register_mappings`` (load order)."""
+    if registry is None:
+        from hub.plugins import get_registry
+
+        registry = get_registry()
+    return [d for d, _plugin in getattr(registry, "mapping_dirs", [])]
+
+
+def search_dirs(registry: Any = None) -> list[Path]:
+    """``./mappings`` (working directory) first, then the shipped directory, then plugins'."""
+    dirs = [Path.cwd() / "mappings", SHIPPED_DIR, *plugin_dirs(registry)]
     out: list[Path] = []
     for d in dirs:
         if d.resolve() not in [o.resolve() for o in out]:
@@ -32,7 +55,8 @@ def search_dirs() -> list[Path]:
     return out
 
 
-def find_mapping(connector_type: str, stream_or_sink: str, direction: str, override: str | Path | None = None) -> Path | None:
+def find_mapping(connector_type: str, stream_or_sink: str, direction: str, override: str | Path | None = None,
+                 registry: Any = None) -> Path | None:
     """The mapping file to use, or ``None`` when there is none anywhere.
 
     An ``override`` that does not exist is an error (a typo in config must not fall
@@ -44,7 +68,7 @@ def find_mapping(connector_type: str, stream_or_sink: str, direction: str, overr
             raise MappingError([f"{path}: mapping file not found (set as the override for {connector_type}.{stream_or_sink})"])
         return path
     name = mapping_filename(connector_type, stream_or_sink, direction)
-    for d in search_dirs():
+    for d in search_dirs(registry):
         candidate = d / name
         if candidate.is_file():
             return candidate

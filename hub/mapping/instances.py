@@ -49,12 +49,12 @@ def mappings_in_config(config: Any) -> list[MappingUse]:
     return uses
 
 
-def locate(use: MappingUse) -> Path | None:
-    return find_mapping(use.connector_type, use.name, use.direction, override=use.override)
+def locate(use: MappingUse, registry: Any = None) -> Path | None:
+    return find_mapping(use.connector_type, use.name, use.direction, override=use.override, registry=registry)
 
 
-def not_found_message(use: MappingUse) -> str:
-    looked = ", ".join(str(d / mapping_filename(use.connector_type, use.name, use.direction)) for d in search_dirs())
+def not_found_message(use: MappingUse, registry: Any = None) -> str:
+    looked = ", ".join(str(d / mapping_filename(use.connector_type, use.name, use.direction)) for d in search_dirs(registry))
     return f"{use.title}: no mapping file (looked for {looked})"
 
 
@@ -69,9 +69,9 @@ def load_for_instance(config: Any, instance: str, *, stream: str | None = None, 
     section = inst.streams if stream is not None else inst.sinks
     cfg = section.get(name)
     use = MappingUse(instance, inst.type, name, direction, cfg.mapping if cfg else None, True)
-    path = locate(use)
+    path = locate(use, registry)
     if path is None:
-        raise MappingError([not_found_message(use)])
+        raise MappingError([not_found_message(use, registry)])
     compiled = load_mapping(path, registry=registry, lookups=config.lookups, instance=instance)
     for line in compiled.warnings:  # loads, but probably not what was meant: say so where operators look
         log.warning("mapping warning: %s", line)

@@ -1,4 +1,4 @@
-"""The Flask app factory. ``wsgi.py`` exposes ``app = create_app()`` for gunicorn.
+"""The Flask app factory. ``hub.wsgi`` exposes ``app = create_app()`` for gunicorn.
 
 Blueprints: ``/healthz``, ``/webhooks/<instance>``, the API under ``/api/v1`` (OpenAPI at
 ``/api/v1/openapi.json``), the UI at ``/``, and — demo only — the connectors' sandboxes.

@@ -13,6 +13,14 @@ available and in the instance state otherwise, and renewed five minutes early.
 Which refresh token to use: the rotated one in state wins over the config's. If the config's
 value changes (the operator re-authorised and pasted a fresh token), the state remembers a
 fingerprint of the config token it descends from and switches to the new one.
+
+**The refresh token itself expires** (``refresh_token_expires_in``, about 30 days). An instance
+that rarely needs a new access token could let it lapse, and then only a human re-authorisation
+helps. So when the refresh token has less than :data:`RENEW_BEFORE` left, the next call renews
+it even though the access token still works. While that renewal fails, the calls go on with the
+current access token and the connector leaves a notice for the connectors page
+(:mod:`hub.connector.notices`) saying when the refresh token will expire; a successful refresh
+clears it.
 """
 
 from __future__ import annotations
@@ -22,10 +30,12 @@ import json
 import threading
 import time
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterator
 
-from hub.connector import PermanentError, TransientError
+from hub.connector import ConnectorError, PermanentError, TransientError
 from hub.connector.http import request
+from hub.connector.notices import clear_notice, set_notice
 
 from connectors.feiyu.errors import marketing_error
 
@@ -35,6 +45,12 @@ if TYPE_CHECKING:
 REFRESH_PATH = "/open_api/oauth2/refresh_token/"
 #: Renew this many seconds before Ocean Engine says the access token expires.
 EXPIRY_MARGIN = 300
+#: Renew the refresh token when it has less than this left (seconds).
+RENEW_BEFORE = 5 * 86400
+#: The refresh token's life when an answer does not say (Ocean Engine documents about 30 days).
+REFRESH_TOKEN_LIFETIME = 30 * 86400
+
+CHINA = timezone(timedelta(hours=8))
 
 _process_locks: dict[str, threading.Lock] = {}
 _process_locks_guard = threading.Lock()
@@ -92,13 +108,44 @@ class TokenManager:
         else:
             self.state.set("access_token", None)
 
+    def refresh_token_expires_at(self) -> float:
+        """When the refresh token in use expires (Unix seconds). For the config's token, whose
+        age the hub cannot know, :data:`REFRESH_TOKEN_LIFETIME` after it was first seen."""
+        configured = _fingerprint(self.config.get("refresh_token") or "")
+        if self.state.get("refresh_token") and self.state.get("refresh_token_origin") == configured:
+            at = self.state.get("refresh_token_expires_at")
+            if at:
+                return float(at)
+        seen = self.state.get("config_refresh_token_seen") or {}
+        if seen.get("fingerprint") != configured:
+            seen = {"fingerprint": configured, "at": int(time.time())}
+            self.state.set("config_refresh_token_seen", seen)
+        return float(seen["at"]) + REFRESH_TOKEN_LIFETIME
+
+    def _renewal_due(self) -> bool:
+        return self.refresh_token_expires_at() - time.time() < RENEW_BEFORE
+
     def access_token(self) -> str:
         token = self._cached()
-        if token:
+        if token and not self._renewal_due():
             return token
         with self._lock():
             # Another worker may have refreshed while we waited for the lock.
-            return self._cached() or self._refresh()
+            token = self._cached()
+            if token and not self._renewal_due():
+                return token
+            try:
+                return self._refresh()
+            except ConnectorError as exc:
+                self._warn(exc)
+                if token:  # the access token still works: keep going, keep warning
+                    return token
+                raise
+
+    def _warn(self, exc: ConnectorError) -> None:
+        expires = datetime.fromtimestamp(self.refresh_token_expires_at(), CHINA).strftime("%Y-%m-%d %H:%M")
+        set_notice(self.state, f"Ocean Engine refresh-token renewal is failing ({exc.message[:160]}); the refresh "
+                               f"token expires {expires} (Beijing) — after that only re-authorising the app helps")
 
     # -- refreshing ------------------------------------------------------------------------
     @contextmanager
@@ -151,7 +198,8 @@ class TokenManager:
         # Persist the rotated refresh token first: the old one is already dead.
         self.state.set("refresh_token", new_refresh)
         self.state.set("refresh_token_origin", _fingerprint(c.config.get("refresh_token") or ""))
-        if data.get("refresh_token_expires_in"):
-            self.state.set("refresh_token_expires_at", int(time.time()) + int(data["refresh_token_expires_in"]))
+        lifetime = int(data.get("refresh_token_expires_in") or REFRESH_TOKEN_LIFETIME)
+        self.state.set("refresh_token_expires_at", int(time.time()) + lifetime)
         self._store_access(data["access_token"], int(data.get("expires_in") or 86400))
+        clear_notice(self.state)
         return data["access_token"]

@@ -54,7 +54,7 @@ MAX_PAGE_SIZE = 100
 
 
 class FeiyuSandbox(Sandbox):
-    control_methods = ("add_records", "update_record", "new_lead", "fill_late_fields")
+    control_methods = ("add_records", "update_record", "new_lead", "fill_late_fields", "fail_refresh", "age_refresh_token")
 
     def __init__(self, api: str = "marketing") -> None:
         self.api = api
@@ -66,6 +66,7 @@ class FeiyuSandbox(Sandbox):
         self.access_tokens: dict[str, float] = {}
         #: Every refresh token presented to the refresh endpoint, in order (tests read it).
         self.refresh_requests: list[str] = []
+        self._refresh_failures: list[tuple[int, str]] = []
         self._serial = itertools.count(2)
         self._throttle = 0
         #: Lifetime of access tokens issued from now on (0: born expired, to test retries).
@@ -167,6 +168,14 @@ class FeiyuSandbox(Sandbox):
         rows.sort(key=lambda r: (r["create_time_detail"], int(r["clue_id"])), reverse=True)  # newest first
         return rows
 
+    def fail_refresh(self, times: int = 1, code: int = 50000, message: str = "系统繁忙，请稍后重试") -> None:
+        """The next ``times`` refresh calls fail with ``code`` (Ocean Engine's 5xxxx are internal errors)."""
+        self._refresh_failures.extend([(int(code), message)] * int(times))
+
+    def age_refresh_token(self, days: float) -> None:
+        """``days`` pass for the current refresh token (its expiry comes nearer)."""
+        self.refresh_expires_at -= float(days) * 86400
+
     def _issue_tokens(self) -> dict[str, Any]:
         serial = next(self._serial)
         access = f"sandbox-access-{serial:04d}-{uuid.uuid4().hex[:8]}"
@@ -216,6 +225,9 @@ class FeiyuSandbox(Sandbox):
             secret_ok = hmac.compare_digest(str(body.get("secret", "")), APP_SECRET)
             if not (app_ok and secret_ok):
                 return answer(40001, "app_id 或 secret 错误")
+            if self._refresh_failures:
+                code, message = self._refresh_failures.pop(0)
+                return answer(code, message)
             if not hmac.compare_digest(presented, self.refresh_token):
                 return answer(40107, "refresh_token 无效")
             if self.refresh_expires_at <= time.time():

@@ -126,3 +126,57 @@ def test_sandbox_enforces_the_page_size_limit(marketing):
     answer = requests.get(config["marketing_base_url"] + "/open_api/2/tools/clue/get/", params=params,
                           headers={"Access-Token": token}).json()
     assert answer["code"] == 0 and answer["data"]["page_info"]["total_number"] == 0
+
+
+# -- the refresh token expires after ~30 days (issue 16) -------------------------------------
+# Ocean Engine's refresh answer carries refresh_token_expires_in (bububa/oceanengine
+# marketing-api/model/oauth/access_token.go AccessTokenResponseData: access_token,
+# refresh_token, expires_in, refresh_token_expires_in — about 30 days). The old connector renewed the refresh token
+# only when an access token was needed, so a quiet instance let it lapse unnoticed.
+
+def test_a_refresh_token_close_to_expiry_is_renewed_before_the_access_token_runs_out(marketing, make_connector):
+    import time
+
+    sandbox, config = marketing
+    state = DictState()
+    connector = make_connector(config, state)
+    sandbox.add_records("leads", 1)
+    read_all(connector, "leads")
+    assert len(sandbox.refresh_requests) == 1
+    # 26 days pass: the access token is still cached, the refresh token has 4 days left.
+    sandbox.age_refresh_token(26)
+    state["refresh_token_expires_at"] -= 26 * 86400
+    read_all(connector, "leads")
+    assert len(sandbox.refresh_requests) == 2  # renewed early, without any 4010x first
+    assert state["refresh_token_expires_at"] > time.time() + 29 * 86400
+
+
+def test_while_renewal_fails_the_connector_warns_and_keeps_working(marketing, make_connector):
+    from hub.connector.notices import notice_of
+
+    sandbox, config = marketing
+    state = DictState()
+    connector = make_connector(config, state)
+    sandbox.add_records("leads", 2)
+    read_all(connector, "leads")
+    sandbox.age_refresh_token(27)
+    state["refresh_token_expires_at"] -= 27 * 86400
+    sandbox.fail_refresh(times=1)
+    records, _ = read_all(connector, "leads")  # renewal fails: the access token still works
+    assert len(records) == 2
+    notice = notice_of(state)
+    assert notice and "refresh-token renewal is failing" in notice["message"] and "50000" in notice["message"]
+    assert APP_SECRET not in notice["message"]
+    read_all(connector, "leads")  # renewal succeeds: the warning goes away
+    assert notice_of(state) is None
+
+
+def test_a_config_refresh_token_of_unknown_age_is_dated_from_when_it_was_first_seen(marketing, make_connector):
+    import time
+
+    sandbox, config = marketing
+    state = DictState()
+    manager = make_connector(config, state).api().tokens
+    first = manager.refresh_token_expires_at()
+    assert abs(first - (time.time() + 30 * 86400)) < 5
+    assert manager.refresh_token_expires_at() == first  # stable, not re-dated on every look

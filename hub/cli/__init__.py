@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from hub import __version__
+from hub.cli.errors import HubGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=HubGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_file", envvar="HUB_CONFIG", type=click.Path(dir_okay=False),
               help="Config file (default config/hub.yaml, or $HUB_CONFIG).")
 @click.version_option(__version__, prog_name="hub")

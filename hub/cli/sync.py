@@ -32,38 +32,77 @@ def _targets(runtime, spec: str | None) -> list[tuple[str, str]]:
 
 
 class _Progress:
-    """One status line: records so far and the rate, redrawn in place on a terminal."""
+    """One status line: records so far and the rate — redrawn in place on a terminal, and
+    printed every few seconds otherwise (a log file or CI shows the sync is moving)."""
+
+    EVERY = 5.0
 
     def __init__(self, label: str):
         self.label = label
         self.count = 0
         self.started = time.monotonic()
         self.tty = sys.stdout.isatty()
+        self.last = self.started
+        self.stage = ""
 
-    def __call__(self, n: int) -> None:
+    def __call__(self, n: int, stage: str = "") -> None:
         self.count += n
+        self.stage = stage or self.stage
+        now = time.monotonic()
         if self.tty:
             click.echo(f"\r{self.line()}", nl=False)
+        elif now - self.last >= self.EVERY:
+            self.last = now
+            click.echo(self.line())
 
     def line(self) -> str:
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        return f"{self.label}: {self.count} records, {self.count / elapsed:,.0f}/s"
+        stage = f" ({self.stage})" if self.stage else ""
+        return f"{self.label}: {self.count} records, {self.count / elapsed:,.0f}/s{stage}"
 
     def done(self) -> None:
+        self.stage = ""
         click.echo(("\r" if self.tty else "") + self.line())
+
+
+#: Exit codes of `hub sync` (also in docs/operations.md).
+EXIT_PROBLEMS = 1   # a pull failed, records were rejected or writes dead-lettered, no worker
 
 
 @click.command()
 @click.argument("target", required=False)
 @click.option("--inline", is_flag=True, help="Pull, process and deliver in this process instead of through the queue.")
-@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for a queued pull to finish.")
+@click.option("--dry-run", "dry_run", is_flag=True, help="Read, map and resolve without committing anything; print what would change.")
+@click.option("--limit", "dry_limit", default=1000, show_default=True, help="With --dry-run: records read per stream.")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for queued work to finish.")
+@click.option("--wait-for-worker", default=10.0, show_default=True, help="Seconds to wait for a live worker before giving up.")
 @click.pass_context
 @handles_config_errors
-def sync(ctx: click.Context, target: str | None, inline: bool, timeout: float) -> None:
-    """Pull INSTANCE[.STREAM] (default: every enabled stream) and show progress."""
+def sync(ctx: click.Context, target: str | None, inline: bool, dry_run: bool, dry_limit: int, timeout: float,
+         wait_for_worker: float) -> None:
+    """Pull INSTANCE[.STREAM] (default: every enabled stream) and show progress.
+
+    Without --inline the work goes through the queue: a `hub worker` must be running (the
+    command says so within seconds when none is). Exits 1 when a pull failed or records
+    were rejected or dead-lettered (see `hub dlq list`)."""
     runtime = get_runtime(ctx)
+    targets = _targets(runtime, target)
+    if dry_run:
+        _dry_run(runtime, targets, dry_limit)
+        return
+    from hub.reload import stale_notice
+
+    if not inline:
+        notice = stale_notice(runtime)
+        if notice:
+            click.echo(notice, err=True)
+        if not _worker_alive(runtime, wait_for_worker):
+            click.echo(f"error: no `hub worker` is running for {runtime.redis_url if runtime.config.hub.redis_url else 'this hub'}: "
+                       "start one (`hub worker`), or run this sync in this process with `hub sync --inline`", err=True)
+            sys.exit(EXIT_PROBLEMS)
     failed = False
-    for instance, stream in _targets(runtime, target):
+    since = datetime.now(timezone.utc)
+    for instance, stream in targets:
         label = f"{instance}.{stream}"
         progress = _Progress(label)
         if inline:
@@ -77,20 +116,91 @@ def sync(ctx: click.Context, target: str | None, inline: bool, timeout: float) -
         if summary.get("error"):
             failed = True
             click.echo(f"  error: {summary['error']}", err=True)
+        if summary.get("rejected") or summary.get("dead"):
+            failed = True
+            click.echo(f"  {summary.get('rejected', 0)} rejected, {summary.get('dead', 0)} dead-lettered: see `hub dlq list`", err=True)
+    _held_notice(runtime, since)
     if failed:
-        sys.exit(1)
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _worker_alive(runtime, wait: float) -> bool:
+    """Whether an RQ worker is registered on the hub's Redis, waiting up to ``wait`` s."""
+    from rq import Worker
+
+    deadline = time.monotonic() + wait
+    while True:
+        if Worker.all(connection=runtime.redis):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+
+
+def _held_notice(runtime, since: datetime) -> None:
+    """Say when writes wait for preview approval (they are not failures)."""
+    from sqlalchemy import func, select
+
+    from hub.store.models import OutboxRow
+
+    with runtime.db.session() as s:
+        rows = s.execute(
+            select(OutboxRow.connector, OutboxRow.sink, func.count()).where(OutboxRow.status == "held")
+            .group_by(OutboxRow.connector, OutboxRow.sink)
+        ).all()
+    for instance, sink, count in rows:
+        click.echo(f"  {count} write(s) to {instance}.{sink} held for preview: `hub plan {instance}.{sink}`, then `hub approve {instance}.{sink} --all`")
+
+
+def _dry_run(runtime, targets: list[tuple[str, str]], limit: int) -> None:
+    import json
+
+    from hub.pipeline.dryrun import dry_run
+
+    click.echo("dry run: nothing is committed, queued or written")
+    problems = False
+    for report in dry_run(runtime, targets, limit=limit):
+        instance, stream = report.instance, report.stream
+        more = f" (first {limit}; more remain)" if report.more else ""
+        click.echo(f"{instance}.{stream}: read {report.read}{more}, {report.new} new or changed, "
+                   f"{report.processed} mapped, {len(report.rejected)} rejected")
+        if report.error:
+            problems = True
+            click.echo(f"  error: {report.error}", err=True)
+        click.echo(f"  contacts: {report.contacts_created} new, {report.contacts_changed - report.contacts_created} changed")
+        for native_id, why in report.rejected[:20]:
+            problems = True
+            click.echo(f"  rejected {native_id}: {why}")
+        by_target: dict[str, list] = {}
+        for w in report.writes:
+            by_target.setdefault(w.target, []).append(w)
+        for name, writes in sorted(by_target.items()):
+            creates = sum(1 for w in writes if w.action == "create")
+            held = " (held for preview)" if all(w.held for w in writes) else ""
+            click.echo(f"  {name}: {creates} create(s), {len(writes) - creates} update(s){held}")
+            for w in writes[:10]:
+                where = f"row {w.native_id}" if w.native_id else "new row"
+                text = json.dumps(w.payload, ensure_ascii=False, sort_keys=True, default=str)
+                click.echo(f"    {w.action:<6} contact {w.contact_id} → {where}: {text[:110]}")
+            if len(writes) > 10:
+                click.echo(f"    … {len(writes) - 10} more")
+    if problems:
+        sys.exit(EXIT_PROBLEMS)
 
 
 def _sync_queued(runtime, instance: str, stream: str, progress: _Progress, timeout: float) -> dict:
-    from sqlalchemy import select
+    """Enqueue the pull and follow it through the SQL rows: the run, then processing of its
+    records, then the deliveries they caused, until settled or ``timeout``."""
+    from sqlalchemy import func, select
 
     from hub.pipeline.jobs import enqueue_pull
-    from hub.store.models import Run
+    from hub.store.models import InboxRow, OutboxRow, Run
 
     since = datetime.now(timezone.utc)
     job = enqueue_pull(runtime, instance, stream)
     deadline = time.monotonic() + timeout
     seen = 0
+    run = None
     while time.monotonic() < deadline:
         with runtime.db.session() as s:
             run = s.scalars(
@@ -99,15 +209,39 @@ def _sync_queued(runtime, instance: str, stream: str, progress: _Progress, timeo
         if run is not None:
             read = (run.counts or {}).get("read", 0)
             if read > seen:
-                progress(read - seen)
+                progress(read - seen, "pulling")
                 seen = read
             if run.status != "running":
-                return {"run": run.id, **(run.counts or {}), "status": run.status, "error": run.error}
-        status = job.get_status(refresh=True)
-        if status == "failed":
+                break
+        elif job.get_status(refresh=True) == "failed":
             return {"status": "failed", "error": "the pull job failed; see the worker log"}
         time.sleep(0.3)
-    return {"status": "waiting", "error": f"no worker finished the pull within {timeout:.0f}s (is `hub worker` running?)"}
+    else:
+        return {"status": "waiting", "error": f"the pull did not finish within {timeout:.0f}s (is `hub worker` running?)"}
+    summary = {"run": run.id, **(run.counts or {}), "status": run.status, "error": run.error}
+    # follow processing of this run's records, then the deliveries created since the sync began
+    stage = ""
+    while time.monotonic() < deadline:
+        with runtime.db.session() as s:
+            inbox = dict(s.execute(select(InboxRow.status, func.count()).where(InboxRow.run_id == run.id).group_by(InboxRow.status)).all())
+            outbox = dict(s.execute(select(OutboxRow.status, func.count()).where(OutboxRow.created_at >= since).group_by(OutboxRow.status)).all())
+            waiting = s.scalar(select(func.count()).select_from(OutboxRow).where(
+                OutboxRow.created_at >= since, OutboxRow.status.in_(("pending", "sending")), OutboxRow.next_attempt_at <= datetime.now(timezone.utc)))
+        summary.update(processed=inbox.get("processed", 0), rejected=inbox.get("rejected", 0),
+                       delivered=outbox.get("delivered", 0), dead=outbox.get("dead", 0))
+        retrying = outbox.get("pending", 0) + outbox.get("sending", 0) - waiting
+        if retrying:
+            summary["retrying"] = retrying
+        if inbox.get("pending", 0):
+            stage = f"processing, {inbox['pending']} to go"
+        elif waiting:
+            stage = f"delivering, {waiting} to go"
+        else:
+            return summary
+        progress(0, stage)
+        time.sleep(0.3)
+    summary["error"] = f"processing and delivery did not settle within {timeout:.0f}s ({stage})"
+    return summary
 
 
 @click.command()

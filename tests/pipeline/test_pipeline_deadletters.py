@@ -4,67 +4,16 @@ letters can be discarded. Everything is audited."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from hub.cli import cli
-from hub.config import load_config
 from hub.pipeline.deadletters import discard, list_dead, replay
 from hub.pipeline.inline import sync_inline
 from hub.reload import reload
-from hub.runtime import Runtime, set_current
 from hub.store.models import AuditEntry, OutboxRow
-
-from connectors.sql.sandbox import SqlSandbox
-
-BROKEN = """\
-direction: outbound
-connector: sql
-sink: rows
-fields:
-  name: attributes.name
-  phone: "identities.phone[0]"
-  level: attributes.tier          # the members table calls it `tier`: refused by the sink
-"""
-FIXED = BROKEN.replace("  level: attributes.tier          # the members table calls it `tier`: refused by the sink", "  tier: attributes.tier")
-
-
-@pytest.fixture
-def crm_to_members(tmp_path, db, database_url, redis_url, redis_conn):
-    src, dst = SqlSandbox(seed_count=0), SqlSandbox(seed_count=0)
-    (tmp_path / "members.rows.out.yaml").write_text(BROKEN, encoding="utf-8")
-    dst_config = dst.config_for("")
-    dst_config.pop("streams")  # write-only: live without approval
-    path = tmp_path / "hub.yaml"
-    path.write_text(
-        f"""hub:
-  database_url: "{database_url}"
-  redis_url: "{redis_url}"
-  var_dir: "{tmp_path}/var"
-  max_attempts: 2
-connectors:
-  crm:
-    type: sql
-    config: {json.dumps(src.config_for(""))}
-    streams:
-      rows: {{}}
-  members:
-    type: sql
-    config: {json.dumps(dst_config)}
-    sinks:
-      rows: {{mapping: "{tmp_path}/members.rows.out.yaml"}}
-""",
-        encoding="utf-8",
-    )
-    runtime = Runtime(load_config(path, env={}))
-    set_current(runtime)
-    yield runtime, src, dst, tmp_path
-    runtime.close()
-    set_current(None)
-
+from tests.pipeline.sql_pair import FIXED, crm_to_members  # noqa: F401  (fixture)
 
 def dlq(runtime, *args):
     return CliRunner().invoke(cli, ["dlq", *args], obj={"config_file": runtime.config.source_file, "runtime": runtime})
@@ -73,8 +22,10 @@ def dlq(runtime, *args):
 def test_a_fixed_mapping_fixes_its_dead_letters(crm_to_members):
     runtime, src, dst, tmp_path = crm_to_members
     src.add_records("rows", 3)
-    first = sync_inline(runtime, "crm", "rows")
-    assert first["dead"] == 3 and dst.effects("rows") == [], first
+    first = CliRunner().invoke(cli, ["sync", "crm.rows", "--inline"], obj={"config_file": runtime.config.source_file, "runtime": runtime})
+    assert first.exit_code == 1, first.output  # dead-lettered writes are a failed sync
+    assert "dead=3" in first.output and "0 rejected, 3 dead-lettered: see `hub dlq list`" in first.output
+    assert dst.effects("rows") == []
     dead = list_dead(runtime.db)
     assert len(dead) == 3 and all("'level' is not writable" in d.error for d in dead)
 

@@ -35,13 +35,17 @@ def _load_test_plugins():
 
 
 _test_plugins = _load_test_plugins()
+#: Activated when this conftest is imported, not only in pytest_configure: pytest imports
+#: the conftests on the path of the tests named on the command line (tests/pipeline's
+#: imports hub_example at its top) before it calls pytest_configure.
+_early = [_test_plugins.activate()]
 
 
 def pytest_configure(config):
     """The example plugin is discoverable for this session only: it is never pip-installed,
     so a normal install (``make demo``) does not list it (tests/plugins/test_only.py)."""
     if not getattr(config, "_hub_test_plugins", None):
-        config._hub_test_plugins = _test_plugins.activate()
+        config._hub_test_plugins = _early.pop() if _early else _test_plugins.activate()
 
 
 def pytest_unconfigure(config):

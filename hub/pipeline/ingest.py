@@ -11,6 +11,7 @@ import hashlib
 import json
 from typing import Iterable
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from hub.connector import Record
@@ -56,8 +57,18 @@ def store_push(db, instance: str, records: Iterable[tuple[str, Record]]) -> dict
     rows, _ = inbox_rows(instance, records)
     if not rows:
         return {}
-    with db.autocommit() as session:
-        got = insert_ignore(session, InboxRow, rows, ["connector", "stream", "dedupe_key"], returning=[InboxRow.id, InboxRow.stream])
+    try:
+        with db.autocommit() as session:
+            got = insert_ignore(session, InboxRow, rows, ["connector", "stream", "dedupe_key"], returning=[InboxRow.id, InboxRow.stream])
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        # A pooled connection the server had dropped (the door's pool does not pre-ping):
+        # the pool is refreshed; the insert is idempotent, so once more. Had the first
+        # attempt committed after all, its rows come back as duplicates (no new ids) and
+        # the reconciler queues their processing.
+        with db.autocommit() as session:
+            got = insert_ignore(session, InboxRow, rows, ["connector", "stream", "dedupe_key"], returning=[InboxRow.id, InboxRow.stream])
     by_stream: dict[str, list[int]] = {}
     for row_id, stream in sorted(got):
         by_stream.setdefault(stream, []).append(row_id)

@@ -53,15 +53,25 @@ def request_processing(runtime, instance: str, stream: str) -> bool:
     before it claims, so a row committed after its claim always finds the mark gone and
     queues the next job. The mark expires after :data:`DEBOUNCE_SECONDS` in case its job
     is lost, and the reconciler still re-enqueues any row left pending."""
-    key = _debounce_key(instance, stream)
-    if not runtime.redis.set(key, b"1", nx=True, ex=DEBOUNCE_SECONDS):
+    if not runtime.redis.set(_debounce_key(instance, stream), b"1", nx=True, ex=DEBOUNCE_SECONDS):
         return False
+    enqueue_requested(runtime, instance, stream)
+    return True
+
+
+def mark_requested(pipe, instance: str, stream: str) -> None:
+    """:func:`request_processing`'s ``SET NX`` on a Redis pipeline (the webhook door sends
+    it with its other commands); a true reply means: call :func:`enqueue_requested`."""
+    pipe.set(_debounce_key(instance, stream), b"1", nx=True, ex=DEBOUNCE_SECONDS)
+
+
+def enqueue_requested(runtime, instance: str, stream: str) -> None:
+    """Queue the stream job whose debounce mark this caller just set."""
     try:
         enqueue(runtime.redis, process_stream_job, instance, stream)
     except Exception:
-        runtime.redis.delete(key)  # best effort: the next push may try again
+        runtime.redis.delete(_debounce_key(instance, stream))  # best effort: the next push may try again
         raise
-    return True
 
 
 def enqueue_deliver(runtime, outbox_ids: list[int], delay: float = 0, *, fresh: bool = False) -> None:

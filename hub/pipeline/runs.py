@@ -161,11 +161,14 @@ def _tally_key(instance: str) -> str:
     return f"hub:webhook-tally:{instance}"
 
 
-def tally_webhook(runtime, instance: str, *, error: str | None = None, **counts: int) -> None:
+def tally_webhook(runtime, instance: str, *, error: str | None = None, pipe=None, **counts: int) -> None:
     """Count one push at the door (``requests``/``read``/``new``/``duplicates``, or ``rejected``
-    with its ``error``). Best effort: Redis trouble must not fail the push."""
+    with its ``error``). Best effort: Redis trouble must not fail the push. Given ``pipe``
+    (a Redis pipeline) it only adds its commands there, for the door to send them with its
+    own in one round trip."""
+    own = pipe is None
     try:
-        pipe = runtime.redis.pipeline(transaction=False)
+        pipe = runtime.redis.pipeline(transaction=False) if own else pipe
         key = _tally_key(instance)
         for name, value in counts.items():
             if value:
@@ -173,7 +176,8 @@ def tally_webhook(runtime, instance: str, *, error: str | None = None, **counts:
         if error:
             pipe.hset(key, "error", error[:2000])
         pipe.expire(key, 7 * 86400)
-        pipe.execute()
+        if own:
+            pipe.execute()
     except Exception as exc:  # noqa: BLE001 - statistics only
         import logging
 

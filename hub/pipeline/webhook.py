@@ -36,19 +36,35 @@ def ingest_webhook(runtime, instance: str, request: WebhookRequest) -> WebhookRe
             deliver_urgent(runtime, instance, result.writes)
         return result
     inserted = store_push(runtime.db, instance, result.records)
-    new = sum(len(ids) for ids in inserted.values())
-    tally_webhook(runtime, instance, requests=1, read=len(result.records), new=new, duplicates=len(result.records) - new)
     # Committed. Only now may processing start and the sender hear "success".
     if result.writes:  # urgent writes (a 20-second WelcomeCode): delivered here, not queued
         from hub.pipeline.urgent import deliver_urgent
 
         deliver_urgent(runtime, instance, result.writes)
-    if inserted:
-        from hub.pipeline.jobs import _safely, request_processing
-
-        for stream in inserted:
-            _safely("processing", request_processing, runtime, instance, stream)
+    _after_insert(runtime, instance, len(result.records), inserted)
     return result
+
+
+def _after_insert(runtime, instance: str, read: int, inserted: dict[str, list[int]]) -> None:
+    """The door's Redis work in one round trip: its tally and a debounce mark per stream
+    with new rows; a job is queued only for the marks that were not already set. If Redis
+    is unreachable the rows wait for the reconciler."""
+    from hub.pipeline.jobs import _safely, enqueue_requested, mark_requested
+
+    new = sum(len(ids) for ids in inserted.values())
+    try:
+        pipe = runtime.redis.pipeline(transaction=False)
+        tally_webhook(runtime, instance, pipe=pipe, requests=1, read=read, new=new, duplicates=read - new)
+        for stream in inserted:
+            mark_requested(pipe, instance, stream)
+        replies = pipe.execute()
+    except Exception as exc:  # Redis unavailable: the reconciler will pick the rows up
+        log.warning("could not request processing (%s); the reconciler will", type(exc).__name__)
+        return
+    marks = replies[len(replies) - len(inserted):]
+    for stream, first in zip(inserted, marks):
+        if first:  # no job was waiting for this stream: queue one
+            _safely("processing", enqueue_requested, runtime, instance, stream)
 
 
 def check_records(handler, result: WebhookResult) -> None:

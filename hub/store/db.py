@@ -87,7 +87,12 @@ class Database:
         # connections (the parent's ticker thread is using them: shared sockets corrupt
         # the wire protocol and hang both); it starts with an empty pool instead.
         ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: (db := ref()) is not None and db.engine.dispose(close=False))
+        os.register_at_fork(after_in_child=lambda: (db := ref()) is not None and db._forget_connections())
+
+    def _forget_connections(self) -> None:
+        self.engine.dispose(close=False)
+        if "_autocommit_engine" in self.__dict__:
+            self.__dict__["_autocommit_engine"].dispose(close=False)
 
     @property
     def dialect(self) -> str:
@@ -102,12 +107,18 @@ class Database:
 
     @contextmanager
     def autocommit(self) -> Iterator[Session]:
-        """A session whose statements each commit on their own: no ``BEGIN``/``COMMIT``
-        round trips. For one idempotent statement on a hot path (the webhook door's inbox
-        insert); anything that must commit together belongs in :meth:`session`."""
+        """A session whose statements each commit on their own, for one idempotent
+        statement on a hot path (the webhook door's inbox insert): one round trip, where
+        :meth:`session` costs a pre-ping, ``BEGIN``, the statement and ``COMMIT``.
+
+        Its own pool, in autocommit mode and without pre-ping: a connection the server
+        dropped fails the statement instead of being replaced first, so the caller retries
+        once (the pool replaces it; see :func:`hub.pipeline.ingest.store_push`). Anything
+        that must commit together belongs in :meth:`session`."""
         engine = self.__dict__.get("_autocommit_engine")
-        if engine is None:  # shares the pool; the isolation level is reset on check-in
-            engine = self.__dict__["_autocommit_engine"] = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        if engine is None:
+            engine = make_engine(self.url, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+            self.__dict__["_autocommit_engine"] = engine
         with Session(engine, expire_on_commit=False) as session:
             yield session
 
@@ -116,3 +127,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if "_autocommit_engine" in self.__dict__:
+            self.__dict__.pop("_autocommit_engine").dispose()

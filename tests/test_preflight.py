@@ -193,3 +193,20 @@ def test_the_default_discovery_infers_fields_from_records():
     assert fields == {"id": ("integer", False), "name": ("string", True), "profile": ("object", False),
                       "profile.mobile": ("string", False), "profile.city": ("string", True)}
     assert info.samples == [{"id": 1, "name": "张三", "profile": {"mobile": "137"}}] and not info.fields_complete
+
+
+def test_infrastructure_errors_are_one_line_with_exit_3(setup, tmp_path):
+    down = setup(database="postgresql://nobody@127.0.0.1:1/none")
+    result = CliRunner().invoke(cli, ["--config", down, "runs"])
+    assert result.exit_code == 3, result.output
+    assert result.output.startswith("error: cannot reach the hub database:") and result.output.count("\n") == 1
+    assert "Traceback" not in result.output
+
+    fresh = setup(database=f"sqlite:///{tmp_path}/fresh/hub.db")
+    result = CliRunner().invoke(cli, ["--config", fresh, "dlq", "list"])
+    assert result.exit_code == 3 and "the hub database is not set up" in result.output and "run `hub init`" in result.output
+
+    no_redis = setup(redis="redis://127.0.0.1:1/0")
+    result = CliRunner().invoke(cli, ["--config", no_redis, "sync", "member.rows"])
+    assert result.exit_code == 3, result.output
+    assert result.output.startswith("error: cannot reach Redis:") and result.output.count("\n") == 1

@@ -1,0 +1,106 @@
+"""The embedded redis-server stops when the process that started it exits (issue 17: every
+`make demo` and test run left one behind, re-parented to PID 1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+
+def gone(pid: int, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def server_pid(var: Path) -> int:
+    settings = json.loads((var / "redis.db.settings").read_text())
+    return int(Path(settings["pidfile"]).read_text().strip())
+
+
+OWNER = textwrap.dedent("""
+    import sys, redis
+    from hub.queue import embedded_redis
+    server = embedded_redis(sys.argv[1])
+    other = redis.Redis(unix_socket_path=server.socket_file)   # a second pool, as Runtime.redis is
+    other.ping()
+    print(server.pid, flush=True)
+    if len(sys.argv) > 2:
+        sys.stdin.readline()   # hold the server until told to go
+""")
+
+
+def run_python(code: str, *args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, **kwargs)
+
+
+def test_the_owner_stops_its_server_even_with_other_connections_open(tmp_path):
+    proc = run_python(OWNER, str(tmp_path / "var"))
+    out, _ = proc.communicate(timeout=60)
+    pid = int(out.split()[0])
+    assert proc.returncode == 0
+    assert gone(pid), f"redis-server {pid} outlived the process that started it"
+    assert not (tmp_path / "var" / "redis.db.settings").exists()
+
+
+def test_a_process_that_joined_leaves_the_owner_s_server_running(tmp_path):
+    owner = run_python(OWNER, str(tmp_path / "var"), "hold", stdin=subprocess.PIPE)
+    try:
+        pid = int(owner.stdout.readline().split()[0])
+        joiner = run_python(OWNER, str(tmp_path / "var"))
+        joined, _ = joiner.communicate(timeout=60)
+        assert int(joined.split()[0]) == pid, "the second process must join, not start its own"
+        assert not gone(pid, 1), "a joining process stopped the owner's server"
+    finally:
+        owner.communicate("go\n", timeout=60)
+    assert gone(pid)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_hub_serve_stopped_with_sigterm_stops_its_embedded_server(tmp_path, database_url):
+    config = tmp_path / "hub.yaml"
+    config.write_text(f'hub:\n  database_url: "{database_url}"\n  var_dir: "{tmp_path}/var"\nconnectors: {{}}\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("HUB_REDIS_URL", "HUB_CONFIG")}
+    port = free_port()
+    serve = subprocess.Popen([sys.executable, "-m", "hub", "--config", str(config), "serve", "--port", str(port)],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or serve.poll() is not None:
+                    pytest.fail("hub serve did not come up")
+                time.sleep(0.3)
+        pid = server_pid(tmp_path / "var")
+        assert not gone(pid, 0.5)
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=30)
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGKILL)
+    assert gone(pid), "hub serve left its embedded redis-server behind"

@@ -275,3 +275,26 @@ def test_a_warm_worker_keeps_its_runtime_pools_and_mappings_across_jobs(make_hub
     assert len({s["pid"] for s in seen}) == 1 and seen[0]["pid"] != os.getpid()
     assert len({s["runtime"] for s in seen}) == 1 and len({s["engine"] for s in seen}) == 1
     assert "crm_a:contacts:None" in seen[0]["mappings"] and "crm_b:None:contacts" in seen[0]["mappings"]
+
+
+# -- the door ------------------------------------------------------------------------------
+
+
+def test_the_door_survives_a_database_connection_the_server_dropped(make_hub, redis_conn):
+    """The door's pool does not pre-ping (one round trip per push): a connection the
+    server closed fails the insert once, and the door retries on a fresh one."""
+    import pytest
+    from sqlalchemy import text
+
+    hub = make_hub()
+    if hub.runtime.db.dialect != "postgresql":
+        pytest.skip("only a database server drops connections")
+    client = create_app(hub.runtime).test_client()
+    config = hub.runtime.config.connectors["crm_a"].config
+    assert post(client, hub.a.signed_push(config)).status_code == 200  # the door's pool has a connection now
+    with hub.runtime.db.session() as s:
+        killed = s.scalar(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    assert killed >= 1
+    assert post(client, hub.a.signed_push(config)).status_code == 200
+    assert [r.status for r in inbox(hub.runtime.db)] == ["pending", "pending"]

@@ -2,6 +2,15 @@
 
     .venv/bin/python benchmarks/pipeline.py --backend sqlite     --rows 100000 [--batch 500] [--repeat 3]
     .venv/bin/python benchmarks/pipeline.py --backend postgresql --rows 100000 [--batch 500] [--repeat 3]
+    .venv/bin/python benchmarks/pipeline.py --backend postgresql --compare --rows 100000,1000000 --repeat 2
+
+``--compare`` (PostgreSQL) runs, interleaved on the same source rows and fresh targets each
+time: the whole pipeline (CRM table → hub → PostgreSQL target, one worker: inline sync in
+one process), the hub's side alone (``--no-deliver``) and dlt's default ``sql_table``
+pipeline into PostgreSQL (``pip install -e '.[bench]'``; skipped with a message when dlt is
+missing), then prints rows/s and peak RSS side by side per row count, the hub / dlt ratio,
+and the machine's load average before and after (other processes share the cores: compare
+the ratio, interleaved, more than the absolute figures).
 
 Generates a CRM ``customers`` table (id, name, phone, email, tier, city, is_deleted,
 updated_at; Chinese names, mobiles in the shapes CRMs store them) in a *source* database,
@@ -406,6 +415,68 @@ def run_child(config: Path, use_tracemalloc: bool = False, profile: str | None =
     raise RuntimeError(f"no result from the child run:\n{out.stdout}\n{out.stderr}")
 
 
+def dlt_child(src_url: str, dst_url: str, workdir: str) -> None:
+    """dlt's default ``sql_table`` pipeline (SQLAlchemy backend) from the source table into
+    PostgreSQL; one JSON line with the elapsed time and peak RSS."""
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    os.environ.setdefault("DLT_DATA_DIR", workdir)
+    import dlt
+    from dlt.sources.sql_database import sql_table
+    from sqlalchemy.engine import make_url
+
+    from hub.store.db import normalize_url
+
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    dst = make_url(dst_url)
+    credentials = {"database": dst.database, "username": dst.username or "postgres", "password": dst.password or "",
+                   "host": dst.host or "127.0.0.1", "port": dst.port or 5432}
+    pipeline = dlt.pipeline(pipeline_name=f"bench_{os.getpid()}", pipelines_dir=workdir,
+                            destination=dlt.destinations.postgres(credentials=credentials), dataset_name="crm")
+    started = time.perf_counter()
+    info = pipeline.run(sql_table(credentials=normalize_url(src_url), table="customers"))
+    elapsed = time.perf_counter() - started
+    info.raise_on_failed_jobs()
+    print(json.dumps({"elapsed": elapsed, "base_rss_kb": base_rss,
+                      "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+
+
+def dlt_available() -> str | None:
+    """None when dlt with its PostgreSQL destination and sql_database source imports, else why not."""
+    try:
+        import dlt  # noqa: F401
+        from dlt.sources.sql_database import sql_table  # noqa: F401
+        import psycopg2  # noqa: F401  (dlt's postgres destination driver)
+    except ImportError as exc:
+        return f"dlt is not installed ({exc.name}): pip install -e '.[bench]' to compare with dlt"
+    return None
+
+
+def run_dlt(src_url: str, dst_url: str, workdir: str) -> dict:
+    cmd = [sys.executable, __file__, "--dlt-child", src_url, dst_url, workdir]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=str(ROOT))
+    for line in reversed(out.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError(f"dlt run failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+
+
+def dst_rows(dst_url: str, table: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    from hub.store.db import normalize_url
+
+    engine = create_engine(normalize_url(dst_url))
+    with engine.connect() as conn:
+        n = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+    engine.dispose()
+    return n
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f} (1/5 min, {os.cpu_count()} cores)"
+
+
 # -- checks ---------------------------------------------------------------------------------
 def verify(hub_url: str, dst_url: str, expected: int, units_path: str, with_target: bool = True) -> dict:
     from sqlalchemy import create_engine, func, select, text
@@ -451,10 +522,97 @@ def verify(hub_url: str, dst_url: str, expected: int, units_path: str, with_targ
             "ok": live == expected and wrong == 0 and seen == len(units) and target_ok}
 
 
+LABELS = {"hub": "hub end-to-end (1 worker)", "hub_side": "hub side alone (--no-deliver)", "dlt": "dlt sql_table (default)"}
+TARGETS = {"hub": 10_000, "hub_side": 20_000}
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def compare(args, sizes: list[int]) -> None:
+    """The contenders on the same rows, interleaved (hub, hub side, dlt, hub, …), per size."""
+    from sqlalchemy import create_engine, text
+
+    from hub.store import Database
+    from hub.store.db import normalize_url
+
+    no_dlt = dlt_available()
+    failed = False
+    summary: list[tuple[int, dict[str, list[tuple[float, float, bool]]]]] = []
+    with tempfile.TemporaryDirectory(prefix="hub-pipebench-") as tmp:
+        ws = Workspace(args.backend, args.pg_url, tmp)
+        try:
+            if no_dlt:
+                print(f"dlt: skipped — {no_dlt}")
+            for n in sizes:
+                src_url = ws.fresh("src")
+                engine = create_engine(normalize_url(src_url))
+                expected, units_path = fill_source(engine, args.backend, n, args.window)
+                engine.dispose()
+                print(f"\nsource: {n} customers, {expected} people, batch {args.batch}  ({load()})", flush=True)
+                runs: dict[str, list[tuple[float, float, bool]]] = {"hub": [], "hub_side": [], "dlt": []}
+                for i in range(args.repeat):
+                    for name in args.contenders.split(","):
+                        if name == "dlt" and no_dlt:
+                            continue
+                        before = load()
+                        dst_url = ws.fresh("dst")
+                        if name == "dlt":
+                            res = run_dlt(src_url, dst_url, f"{tmp}/dlt")
+                            ok = dst_rows(dst_url, "crm.customers") == n
+                        else:
+                            hub_url = ws.fresh("hub")
+                            db = Database(hub_url)
+                            db.migrate()
+                            db.dispose()
+                            dst = create_engine(normalize_url(dst_url))
+                            with dst.begin() as conn:
+                                conn.execute(text(TARGET_DDL[args.backend]))
+                            dst.dispose()
+                            config = write_config(tmp, hub_url, src_url, dst_url, args.batch, args.redis_url, False)
+                            res = run_child(config, no_deliver=name == "hub_side", analyze_every=args.analyze_every)
+                            ok = verify(hub_url, dst_url, expected, units_path, with_target=name == "hub")["ok"]
+                        failed |= not ok
+                        rate, rss = n / res["elapsed"], res["peak_rss_kb"] / 1024
+                        runs[name].append((rate, rss, ok))
+                        print(f"  run {i + 1}  {LABELS[name]:<30} {rate:8.0f} rows/s  {res['elapsed']:8.1f} s  "
+                              f"peak RSS {rss:5.0f} MiB  {'ok' if ok else 'CHECK FAILED'}  (before: {before})", flush=True)
+                Path(units_path).unlink(missing_ok=True)
+                summary.append((n, runs))
+        finally:
+            ws.drop_all()
+    print(f"\nside by side (median of {args.repeat} interleaved runs; {load()} at the end)")
+    print(f"  {'rows':>9}  {'contender':<30} {'rows/s':>8} {'range':>15} {'peak RSS':>9}  target")
+    for n, runs in summary:
+        for name, got in runs.items():
+            if not got:
+                continue
+            rates = [r for r, _, _ in got]
+            target = TARGETS.get(name)
+            verdict = "" if target is None else f"≥ {target:,}: {'met' if _median(rates) >= target else 'NOT met'}"
+            print(f"  {n:>9}  {LABELS[name]:<30} {_median(rates):8.0f} {min(rates):7.0f}–{max(rates):<7.0f} "
+                  f"{max(rss for _, rss, _ in got):6.0f} MiB  {verdict}")
+        if runs["dlt"] and runs["hub"]:
+            pairs = [h / d for (h, _, _), (d, _, _) in zip(runs["hub"], runs["dlt"])]
+            ratio = _median([r for r, _, _ in runs["hub"]]) / _median([r for r, _, _ in runs["dlt"]])
+            print(f"  {n:>9}  hub end-to-end / dlt: {ratio:.2f}× (per interleaved pair: "
+                  f"{', '.join(f'{p:.2f}' for p in pairs)}; target ≥ 1.5×: {'met' if ratio >= 1.5 else 'NOT met'})")
+    peaks = [rss for _, runs in summary for name in ("hub", "hub_side") for _, rss, _ in runs[name]]
+    if peaks:
+        print(f"  peak RSS of the hub across {', '.join(str(n) for n, _ in summary)} rows: {max(peaks):.0f} MiB "
+              f"(target ≤ 300 MB flat: {'met' if max(peaks) * 1.048576 <= 300 else 'NOT met'})")
+    if failed:
+        sys.exit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", default="100000",
+                        help="source rows; a comma list (100000,1000000) runs each size (peak RSS across sizes)")
     parser.add_argument("--batch", type=int, default=500, help="rows per source page and per processing batch")
     parser.add_argument("--repeat", type=int, default=1, help="runs on fresh hub/target databases; best is reported")
     parser.add_argument("--window", type=int, default=5000, help="rows over which shared phones / bridges spread")
@@ -468,8 +626,28 @@ def main() -> None:
     parser.add_argument("--analyze-every", type=float, default=15,
                         help="PostgreSQL with autovacuum off: ANALYZE the hub's database every N s, as autovacuum "
                              "would (0: never; ignored when autovacuum is on)")
+    parser.add_argument("--compare", action="store_true",
+                        help="PostgreSQL: hub end-to-end, hub side alone and dlt sql_table, interleaved, side by side")
+    parser.add_argument("--contenders", default="hub,hub_side,dlt",
+                        help="with --compare: which of hub (end-to-end), hub_side (--no-deliver), dlt to run, in this order")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--dlt-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.dlt_child:
+        dlt_child(*args.dlt_child)
+        return
+    sizes = [int(n) for n in str(args.rows).split(",") if n.strip()]
+    if args.compare:
+        unknown = set(args.contenders.split(",")) - set(LABELS)
+        if unknown:
+            sys.exit(f"--contenders: unknown {', '.join(sorted(unknown))} (choose from {', '.join(LABELS)})")
+        if args.backend != "postgresql":
+            sys.exit("--compare needs --backend postgresql (the contenders load into PostgreSQL)")
+        compare(args, sizes)
+        return
+    if len(sizes) > 1:
+        sys.exit("several --rows sizes: use --compare")
+    args.rows = sizes[0]
     if args.child:
         child(args.child, args.tracemalloc, args.profile, args.no_deliver, args.analyze_every)
         return

@@ -139,3 +139,32 @@ def test_claims_keep_the_first_writer_and_upserts_the_last(db, batches):
     with db.session() as s:
         assert dict(s.execute(select(InboxRow.dedupe_key, InboxRow.attempts)).all()) == first
         assert dict(s.execute(select(ContactAttribute.name, ContactAttribute.value)).all()) == last
+
+
+def test_display_names_follow_the_name_attribute_in_one_update(db):
+    from hub.contacts.attributes import write_attributes
+    from hub.contacts.policy import AttrValue
+
+    with db.session() as s:
+        ids = create_contacts(s, 3)
+        created = {cid: at for cid, at in s.execute(select(Contact.id, Contact.updated_at).where(column_in(s, Contact.id, ids)))}
+    updates: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE") and "contacts" in statement.split("SET")[0]:
+            updates.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.session() as s:
+            write_attributes(s, {(cid, "name"): AttrValue(f"客户{i}" * 50, "crm", T) for i, cid in enumerate(ids)}
+                             | {(ids[0], "city"): AttrValue("杭州", "crm", T)})
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", record)
+    with db.session() as s:
+        got = {cid: (name, at) for cid, name, at in s.execute(select(Contact.id, Contact.display_name, Contact.updated_at)
+                                                               .where(column_in(s, Contact.id, ids)))}
+    assert {cid: name for cid, (name, _) in got.items()} == {cid: (f"客户{i}" * 50)[:200] for i, cid in enumerate(ids)}
+    assert all(at >= created[cid] for cid, (_, at) in got.items())
+    if db.dialect == "postgresql":
+        assert len(updates) == 1

@@ -11,6 +11,7 @@ from hub.contacts.policy import AttrValue, Policies, policy_for, wins
 from hub.store.models import Contact, ContactAttribute
 from hub.store.types import utcnow
 from hub.contacts.bulk import upsert_many
+from hub.store import pgbulk
 from hub.store.upsert import column_in
 
 CHUNK = 500
@@ -43,7 +44,9 @@ def write_attributes(session: Session, rows: dict[tuple[int, str], AttrValue]) -
     ]
     upsert_many(session, ContactAttribute, values, keys=("contact_id", "name"), update=("value", "connector", "source_ts", "updated_at"))
     names = [{"cid": cid, "display_name": _display(av.value)} for (cid, name), av in rows.items() if name == "name"]
-    if names:
+    if names and pgbulk.is_postgres(session):  # one UPDATE … FROM unnest, not one UPDATE per contact
+        pgbulk.update_rows(session, Contact, "id", [{"id": n["cid"], "display_name": n["display_name"]} for n in names])
+    elif names:
         session.execute(
             Contact.__table__.update().where(Contact.id == bindparam("cid")).values(display_name=bindparam("display_name")),
             names,

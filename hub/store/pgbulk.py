@@ -172,3 +172,35 @@ def lookup(session: Session, sql: str, *arrays: list[Any]) -> list[tuple]:
     if arrays and not arrays[0]:
         return []
     return fetch(session, sql, list(arrays))
+
+
+def update_rows(session: Session, model, key: str, rows: list[dict[str, Any]]) -> int:
+    """``UPDATE t SET c = u.c … FROM unnest(arrays) AS u WHERE t.key = u.key`` for rows of
+    the same columns (one of them ``key``); columns with a Python-side ``onupdate`` that the
+    rows leave out get it, as SQLAlchemy's UPDATE would. Returns the number of rows updated."""
+    if not rows:
+        return 0
+    table = _table(model)
+    columns = tuple(rows[0])
+    cache_key = ("update", table, columns, key)
+    hit = _SQL.get(cache_key)
+    if hit is None:
+        types = array_types(table)
+        onupdate = [c for c in table.c if c.onupdate is not None and c.name not in columns]
+        sets = [f'"{c}" = u."{c}"' for c in columns if c != key] + [f'"{c.name}" = %b::{types[c.name][:-2]}' for c in onupdate]
+        arrays = ", ".join(f"%b::{types[c]}" for c in columns)
+        sql = (f'UPDATE "{table.name}" AS t SET {", ".join(sets)} FROM unnest({arrays}) AS u({", ".join(columns)}) '
+               f'WHERE t."{key}" = u."{key}"')
+        hit = _SQL[cache_key] = (sql, [], onupdate)
+    sql, _names, onupdate = hit
+    params: list[Any] = []
+    for col in onupdate:
+        value = col.onupdate.arg(None) if col.onupdate.is_callable else col.onupdate.arg
+        convert = _converter(col)
+        params.append(convert(value) if convert is not None else value)
+    arrays = []
+    for name in columns:
+        convert = _converter(table.c[name])
+        values = [row[name] for row in rows]
+        arrays.append([convert(v) for v in values] if convert is not None else values)
+    return execute(session, sql, params + arrays)

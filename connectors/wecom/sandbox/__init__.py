@@ -227,6 +227,15 @@ class WeComSandbox(Sandbox):
             return {"handover_userid": "lisi", "takeover_userid": "wangwu", "external_userid": customers, "transfer_success_msg": "您好，您的服务已升级，后续由我的同事王五接替我为您服务。"}
         return depth.sample_payload(self, sink)
 
+    def mapping_lookups(self) -> dict[str, dict[str, Any]]:
+        """The ``lookups:`` tables the shipped outbound mappings read (tags, welcome, messages)."""
+        return depth.mapping_lookups(self)
+
+    def sample_contacts(self, sink: str) -> list[dict[str, Any]] | None:
+        """Views the shipped outbound mappings render from, holding this sandbox's relations
+        (and, for ``welcome``, a fresh WelcomeCode under ``event``)."""
+        return depth.sample_contacts(self, sink)
+
     def record_effect(self, sink: str, effect: dict[str, Any]) -> None:
         self._effects[sink].append(effect)
 

@@ -39,6 +39,18 @@ class Broken(ExampleConnector):
 """,
         "test_webhook_rejects_a_push_signed_with_another_secret",
     ),
+    "splits_text_into_characters": (
+        """
+class Sink(ContactsSink):
+    def write(self, payload, *, idempotency_key, native_id=None):
+        # meant for a list of labels; the shipped mapping renders one text, which becomes its characters
+        payload = {**payload, "tier": list(payload.get("tier") or [])}
+        return super().write(payload, idempotency_key=idempotency_key, native_id=native_id)
+class Broken(ExampleConnector):
+    sinks = {"contacts": Sink}
+""",
+        "test_shipped_outbound_mappings_render_against_the_sinks",
+    ),
     "check_leaks_errors": (
         """
 class Broken(ExampleConnector):

@@ -54,6 +54,18 @@ class Sandbox:
         a write repeated with the same idempotency key must not add one."""
         raise NotImplementedError
 
+    def sample_contacts(self, sink: str) -> list[dict[str, Any]] | None:
+        """Contacts to render the connector's shipped outbound mapping for ``sink`` with, as
+        that mapping reads them (:func:`hub.mapping.canonical_view` dicts). ``None`` (the
+        default) means the suite's generic ones (``hub.testing.suite.SAMPLE_CONTACTS``);
+        override when the sink needs records this sandbox holds (a lead id, a customer id)."""
+        return None
+
+    def mapping_lookups(self) -> dict[str, dict[str, Any]]:
+        """The config ``lookups:`` tables the shipped outbound mappings use, filled the way
+        this sandbox's data needs them (default none)."""
+        return {}
+
     def signed_push(self, config: Mapping[str, Any]) -> WebhookRequest:
         """A webhook request for one new record, signed the way the remote sender signs
         it with the secrets in ``config``. Connectors without a webhook need not implement it."""

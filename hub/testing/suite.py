@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from typing import Any, ClassVar
 
 import pytest
@@ -34,6 +35,8 @@ from hub.connector import (
     WebhookRequest,
     secret_field_names,
 )
+from hub.mapping.compiled import canonical_view
+from hub.mapping.errors import MappingError
 from hub.testing.http import SandboxRouter
 
 WRONG_SECRET = "wrong-secret-value-from-the-suite"
@@ -64,6 +67,97 @@ def _with_secrets_replaced(schema: Schema, config: dict[str, Any], value: str) -
         elif leaf in node and node[leaf] is not None:
             node[leaf] = value
     return out
+
+
+#: Generic contacts for rendering outbound mappings: Chinese names and tags (multi-character
+#: text a careless sink iterates), every built-in identity kind, the common attributes.
+SAMPLE_CONTACTS: list[dict[str, Any]] = [
+    canonical_view(
+        1001,
+        attributes={"name": "张会员", "tier": "金卡", "city": "深圳", "province": "广东", "stage": "已联系",
+                    "gender": "男", "company": "汇流科技有限公司", "segment": "高价值客户", "owner": "zhangsan"},
+        identities={"phone": ["+8613800138001"], "email": ["huiyuan@example.com"], "crm_id": ["crm:1001"],
+                    "wecom_external_userid": ["wmSuiteSample1001"]},
+        tags=["会员", "重要客户"],
+        changed=["name", "tier", "city", "province", "stage", "gender", "company", "segment", "owner", "tags"],
+    ),
+    canonical_view(
+        1002,
+        attributes={"name": "Li Si 李四", "tier": "普通会员", "city": "上海"},
+        identities={"phone": ["+8613900139002"]},
+        tags=["新客"],
+        changed=["name", "tier", "city", "tags"],
+    ),
+]
+
+
+def _shipped_outbound_mapping(connector_type: str, sink: str, sandbox: Sandbox):
+    """The compiled outbound mapping the connector ships for ``sink``, or None."""
+    from hub.mapping import load_mapping
+    from hub.mapping.discovery import find_mapping
+    from hub.plugins import get_registry
+
+    path = find_mapping(connector_type, sink, "outbound")
+    if path is None:
+        return None
+    return load_mapping(path, registry=get_registry(), lookups=sandbox.mapping_lookups(), instance="suite")
+
+
+def _render(mapping, contacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Payloads the mapping renders; a contact lacking a required value is skipped (the
+    hub writes nothing for it either), any other mapping error fails the suite."""
+    from hub.mapping import MappingRecordError
+
+    payloads = []
+    for contact in contacts:
+        try:
+            payload = mapping.apply(contact)
+        except MappingRecordError as exc:
+            if exc.reason == "required value is missing":
+                continue
+            raise AssertionError(f"{mapping.file} cannot render sample contact {contact.get('contact_id')}: {exc}") from None
+        if payload:
+            payloads.append(payload)
+    return payloads
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _texts(v)]
+    return []
+
+
+def _split_text(payload: dict[str, Any], effects: list[Any]) -> list[str]:
+    """Lists of single characters in ``effects`` that spell (part of) a text in ``payload``."""
+    texts = [t for t in _texts(payload) if len(t) >= 2]
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, (list, tuple)):
+            if len(value) >= 2 and all(isinstance(x, str) and len(x) == 1 for x in value):
+                spelled = "".join(value)
+                source = next((t for t in texts if spelled in t), None)
+                if source is not None:
+                    found.append(f"{source!r} became {list(value)!r}")
+                    return
+            for v in value:
+                walk(v)
+        elif isinstance(value, str) and value[:1] in "[{":
+            try:
+                walk(json.loads(value))  # a remote that stores JSON text
+            except ValueError:
+                pass
+
+    for effect in effects:
+        walk(effect)
+    return found
 
 
 class ConnectorSuite:
@@ -192,6 +286,48 @@ class ConnectorSuite:
             again = sandbox.sample_payload(sink) if sink in self.fresh_payload_sinks else payload
             connector.write(sink, again, idempotency_key=f"suite:{sink}:2", native_id=first.native_id)
             assert len(sandbox.effects(sink)) == before + 2, f"{sink}: a new key had no effect"
+
+    def test_shipped_outbound_mappings_render_against_the_sinks(self, connector, sandbox, good_config):
+        """The connector's own outbound mappings (shipped with Huiliu or through
+        ``hub_register_mappings``), rendered from sample contacts and written through the
+        sink: each rendered payload is accepted, has an effect, and no text of it reaches
+        the remote broken into characters (``"会员"`` → ``["会", "员"]``)."""
+        cls = self.connector_class
+        sinks = cls.sink_names(cls.validate_config(good_config))
+        rendered_any = False
+        not_rendered: list[str] = []
+        for sink in sinks:
+            try:
+                mapping = _shipped_outbound_mapping(cls.name, sink, sandbox)
+            except MappingError as exc:
+                if all("unknown lookup table" in line for line in exc.errors):
+                    not_rendered.append(f"{exc.errors[0]} — implement {type(sandbox).__name__}.mapping_lookups()")
+                    continue
+                raise
+            if mapping is None:
+                continue
+            contacts = sandbox.sample_contacts(sink)
+            payloads = _render(mapping, SAMPLE_CONTACTS if contacts is None else contacts)
+            if not payloads:
+                not_rendered.append(f"{mapping.file}: no sample contact has what this mapping requires; implement "
+                                    f"{type(sandbox).__name__}.sample_contacts({sink!r})")
+                continue
+            for i, payload in enumerate(payloads):
+                before = len(sandbox.effects(sink))
+                result = connector.write(sink, payload, idempotency_key=f"suite:mapping:{sink}:{i}")
+                assert result is not None, f"{sink}: write returned nothing for {payload!r}"
+                new = sandbox.effects(sink)[before:]
+                assert new, f"{sink}: writing what {mapping.file} renders had no effect: {payload!r}"
+                broken = _split_text(payload, new)
+                assert not broken, (f"{sink}: text rendered by {mapping.file} reached the remote split into "
+                                    f"characters: {broken}")
+                rendered_any = True
+        if not_rendered and not rendered_any:
+            pytest.skip("; ".join(not_rendered))
+        if not_rendered:
+            warnings.warn(UserWarning("outbound mappings not rendered by the suite: " + "; ".join(not_rendered)))
+        if not rendered_any:
+            pytest.skip("connector ships no outbound mapping for its sinks")
 
     # -- webhooks -------------------------------------------------------------------------
     def _handler(self, connector):

@@ -139,6 +139,24 @@ class FeiyuSandbox(Sandbox):
         state = 2 if self.api == "crm" else 194
         return {"clue_id": clue_id, "advertiser_id": lead["advertiser_id"], "clue_convert_state": state}
 
+    def sample_contacts(self, sink: str) -> list[dict[str, Any]]:
+        """Contacts holding leads this sandbox has, at stages the shipped clue_status mapping
+        reports back (the suite renders mappings/feiyu.clue_status.out.yaml with them)."""
+        from hub.mapping import canonical_view
+
+        assert sink == "clue_status", sink
+        contacts = []
+        for stage in ("已联系", "高意向", "成交"):
+            clue_id = self.add_lead()
+            lead = self.leads[clue_id]
+            contacts.append(canonical_view(
+                f"feiyu-sample-{clue_id}",
+                attributes={"name": "飞鱼客户", "stage": stage, "feiyu_clue_id": str(clue_id),
+                            "feiyu_advertiser_id": str(lead["advertiser_id"])},
+                changed=["stage"],
+            ))
+        return contacts
+
     def effects(self, sink: str) -> list[dict[str, Any]]:
         return list(self.callbacks)
 

@@ -16,8 +16,6 @@ from hub.connector import Secret
 
 DEFAULT_CRM_BASE_URL = "https://feiyu.oceanengine.com"
 DEFAULT_MARKETING_BASE_URL = "https://ad.oceanengine.com"
-DEFAULT_PUSH_TOKEN_HEADER = "X-Feiyu-Token"
-DEFAULT_PUSH_TOKEN_PARAM = "token"
 
 
 class IdString(fields.String):
@@ -55,9 +53,12 @@ class FeiyuConfig(Schema):
     advertiser_ids = fields.List(IdString(), load_default=list)
 
     # push webhook (Feiyu lead-push rule)
+    #: The token set on the push rule: Feiyu sends it as ``Access-Token`` and signs with it.
     push_token = Secret(load_default=None)
-    push_token_header = fields.String(load_default=DEFAULT_PUSH_TOKEN_HEADER, validate=validate.Length(min=1))
-    push_token_param = fields.String(load_default=DEFAULT_PUSH_TOKEN_PARAM, validate=validate.Length(min=1))
+    #: The push rule's 秘钥, when it has one (accepted as an HMAC key for the signature).
+    push_secret = Secret(load_default=None)
+    #: Seconds a push's ``Timestamp`` may differ from our clock (replay window).
+    push_tolerance = fields.Integer(load_default=300, validate=validate.Range(30, 3600))
     #: Marketing API field name → the name the push rule sends it under, for renamed fields.
     push_field_map = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
 

@@ -55,13 +55,29 @@ def from_crm(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def from_push(raw: Mapping[str, Any], field_map: Mapping[str, str]) -> dict[str, Any]:
-    """Undo the push rule's renaming (``field_map``: Marketing API name → pushed name)."""
+    """A pushed lead in Marketing API names.
+
+    Real pushes (as saoxia/erpnext_china receives them) carry the lead id as ``id``, the phone
+    as ``telphone`` (sic), ``create_time`` as Unix seconds, ``adv_name`` and ``location`` as
+    ``省+市``. Those are renamed here; a push that already uses the Marketing API names
+    (``clue_id``, ``telephone`` …) is accepted too, and ``field_map`` (Marketing API name →
+    pushed name) undoes any further renaming by the push rule."""
     pushed_to_ours = {theirs: ours for ours, theirs in field_map.items()}
     lead = {pushed_to_ours.get(key, key): value for key, value in raw.items()}
-    # A push rule may also forward legacy names (``telphone``…); rename those unless the
-    # Marketing API name is present too.
+    if "clue_id" not in lead and "id" in lead:
+        lead["clue_id"] = lead.pop("id")
+    # Legacy spellings (``telphone``, ``adv_name`` …), unless the Marketing API name is present too.
     for legacy, ours in LEGACY_RENAMES.items():
         if legacy in lead and ours not in lead:
             lead[ours] = lead.pop(legacy)
+    created = lead.get("create_time")
+    if isinstance(created, (int, str)) and not isinstance(created, bool) and str(created).isascii() and str(created).isdigit():
+        moment = datetime.fromtimestamp(int(created), BEIJING)
+        lead.setdefault("create_time_detail", moment.strftime(FORMAT))
+        lead["create_time"] = moment.strftime("%Y-%m-%d")
+    location = lead.get("location")
+    if isinstance(location, str) and location and not (lead.get("province_name") or lead.get("city_name")):
+        province, _, city = location.partition("+")
+        lead["province_name"], lead["city_name"] = province, city or province
     lead["_api"] = "push"
     return _ids_as_strings(lead)

@@ -347,8 +347,9 @@ def _forged_pushes(base_url: str) -> list[tuple[str, int, str]]:
     tries = [
         ("企业微信", "POST", f"/webhooks/{WECOM}", {"msg_signature": "0" * 40, "timestamp": now, "nonce": "1234567890"},
          {"Content-Type": "text/xml"}, b"<xml><ToUserName><![CDATA[ww]]></ToUserName><Encrypt><![CDATA[AAAA]]></Encrypt></xml>"),
-        ("飞鱼", "POST", f"/webhooks/{FEIYU}", {}, {"Content-Type": "application/json", "X-Feiyu-Token": "wrong-token"},
-         b'{"clue_id": "1", "telephone": "13900000001"}'),
+        ("飞鱼", "POST", f"/webhooks/{FEIYU}", {}, {"Content-Type": "application/json", "Access-Token": "wrong-token",
+                                                 "Timestamp": now, "Signature": "AAAA"},
+         b'{"id": 7301234567000000001, "telphone": "13900000001", "create_time": ' + now.encode() + b'}'),
         ("天润", "POST", f"/webhooks/{CLINK}", {}, {"Content-Type": "application/json", "X-Hub-Timestamp": now,
                                                    "X-Hub-Signature": "0" * 64}, b'{"cdr_id": "x"}'),
         ("Udesk", "POST", f"/webhooks/{UDESK}", {"token": "wrong-token"}, {"Content-Type": "application/json"},

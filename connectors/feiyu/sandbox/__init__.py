@@ -13,7 +13,9 @@ credentials exactly.
 * leads come newest first; ``intention_estimation`` / ``app_name`` / ``convert_status``
   start empty and are filled by :meth:`FeiyuSandbox.fill_late_fields`, as Ocean Engine does
   about ten minutes after creation.
-* :meth:`FeiyuSandbox.signed_push` makes the POST a lead-push rule sends, with the token.
+* :meth:`FeiyuSandbox.signed_push` makes the POST a lead-push rule sends: the real push shape
+  (``id``, ``telphone``, Unix ``create_time``, ``adv_name`` …) with ``Signature`` /
+  ``Timestamp`` / ``Access-Token`` (:mod:`connectors.feiyu.auth.push_signing`).
 
 Every accepted callback is one effect (Feiyu lists each in 上报明细).
 """
@@ -35,7 +37,7 @@ from hub.connector.sandbox import Sandbox
 
 from connectors.feiyu import timewindows
 from connectors.feiyu.auth import signing
-from connectors.feiyu.config import DEFAULT_PUSH_TOKEN_HEADER
+from connectors.feiyu.auth.push_signing import push_signature
 from connectors.feiyu.reasons import INVALID, REASON_CODES
 from connectors.feiyu.sandbox.data import LeadFactory, legacy_shape
 
@@ -160,13 +162,32 @@ class FeiyuSandbox(Sandbox):
     def effects(self, sink: str) -> list[dict[str, Any]]:
         return list(self.callbacks)
 
+    def push_body(self, clue_id: str, field_map: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Lead ``clue_id`` as a lead-push rule posts it (the shape saoxia/erpnext_china reads):
+        ``id``, ``telphone`` (sic), Unix ``create_time``, ``adv_name``, ``location`` 省+市, …"""
+        lead = self.leads[clue_id]
+        created = timewindows.parse(lead["create_time_detail"])
+        body = {
+            "id": int(lead["clue_id"]), "adv_id": int(lead["advertiser_id"]), "adv_name": lead.get("advertiser_name", ""),
+            "name": lead["name"], "telphone": lead["telephone"], "gender": lead.get("gender", 0),
+            "location": f"{lead.get('province_name', '')}+{lead.get('city_name', '')}",
+            "province_name": lead.get("province_name", ""), "city_name": lead.get("city_name", ""),
+            "create_time": int(created.timestamp()), "clue_source": 1, "clue_type": 0, "flow_type": 4,
+            "external_url": f"https://www.chengzijianzhan.com/tetris/page/{lead.get('site_id', '')}/",
+            "weixin": lead.get("weixin", ""), "module_name": lead.get("module_name", ""),
+        }
+        return {(field_map or {}).get(k, k): v for k, v in body.items()}
+
+    def push_headers(self, clue_id: str, token: str, timestamp: str | None = None) -> dict[str, str]:
+        """``Signature`` / ``Timestamp`` / ``Access-Token`` as the push rule sends them."""
+        ts = timestamp or str(int(time.time()))
+        return {"Content-Type": "application/json", "Access-Token": token, "Timestamp": ts,
+                "Signature": push_signature(str(clue_id), token, ts)}
+
     def signed_push(self, config: Mapping[str, Any]) -> WebhookRequest:
         clue_id = self.add_lead()
-        field_map = config.get("push_field_map") or {}
-        lead = {field_map.get(k, k): v for k, v in self.leads[clue_id].items()}
-        body = json.dumps(lead, ensure_ascii=False).encode()
-        header = config.get("push_token_header") or DEFAULT_PUSH_TOKEN_HEADER
-        headers = {"Content-Type": "application/json", header: config.get("push_token") or ""}
+        body = json.dumps(self.push_body(clue_id, config.get("push_field_map")), ensure_ascii=False).encode()
+        headers = self.push_headers(clue_id, config.get("push_token") or "")
         return WebhookRequest(method="POST", path="/webhooks/feiyu", headers=headers, args={}, body=body)
 
     # -- helpers for the API ------------------------------------------------------------------

@@ -3,7 +3,7 @@
 * stream ``leads`` — leads pulled through the legacy Feiyu CRM API or the Marketing API
   (``api``), re-reading a trailing window for late-filled fields (:mod:`.streams`);
 * sink ``clue_status`` — lead status write-back, the clue callback (:mod:`.sinks`);
-* webhook — leads pushed by a Feiyu lead-push rule, token-authenticated (:mod:`.webhook`);
+* webhook — leads pushed by a Feiyu lead-push rule, Signature/Timestamp/Access-Token checked (:mod:`.webhook`);
 * sandbox — both APIs, OAuth with rotating refresh tokens, pushes (:mod:`.sandbox`).
 """
 
@@ -39,8 +39,8 @@ class FeiyuConnector(Connector):
     )
     sandbox = FeiyuSandbox
     #: For the standard suite: the leads stream re-reads a trailing window on purpose
-    #: (late-filled fields), and pushes carry a token, not a body signature, so a tampered
-    #: body with the right token cannot be told apart (the pull reconciles it).
+    #: (late-filled fields), and a push's signature covers the lead id, not the whole body, so
+    #: other fields altered under a valid signature cannot be told apart (the pull reconciles them).
     suite_options: ClassVar[dict[str, Any]] = {"rereads_trailing_window": True, "webhook_signs_body": False}
 
     _api: CrmApi | MarketingApi | None = None

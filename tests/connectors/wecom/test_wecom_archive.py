@@ -243,3 +243,28 @@ def test_the_ctypes_backend_reports_sdk_error_codes(make_connector, fake_sdk, pe
     with pytest.raises(PermanentError) as info:
         read_all(connector, "chat_messages")
     assert "seq 1 msgid sdk-msg-1 (publickey_ver 3)" in info.value.message
+
+
+def test_hub_check_names_a_missing_sdk_library(router, sandbox, database_url, db, redis_url, redis_conn, tmp_path, pems):
+    """`hub check` (preflight) runs the connector's check(): a missing SDK is one clear line."""
+    from click.testing import CliRunner
+
+    from hub.cli import cli
+
+    config = {**sandbox.config_for(router.base_url), "archive_backend": "sdk", "sdk_path": str(tmp_path / "libWeWorkFinanceSdk_C.so"),
+              "archive_private_keys": {"1": pems[0]}}
+    path = tmp_path / "hub.yaml"
+    path.write_text(f"""hub:
+  database_url: "{database_url}"
+  redis_url: "{redis_url}"
+  var_dir: "{tmp_path}/var"
+connectors:
+  wecom_sales:
+    type: wecom
+    config: {json.dumps(config, ensure_ascii=False)}
+""", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "check"])
+    assert result.exit_code == 2, result.output
+    line = next(line for line in result.output.splitlines() if "chat archive" in line)
+    assert "wecom_sales" in line and f"sdk_path {tmp_path / 'libWeWorkFinanceSdk_C.so'} does not exist" in line
+    assert "PRIVATE KEY" not in result.output and config["secret"] not in result.output

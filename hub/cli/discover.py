@@ -76,6 +76,6 @@ def discover(ctx: click.Context, instance: str, stream: str | None, sample: int,
             click.echo(f"    ({s.note})")
         width = max([len(f.name) for f in s.fields] + [4])
         for f in s.fields:
-            marks = [m for m, on in (("key", f.key), ("null", f.nullable), ("writable", f.writable)) if on]
+            marks = [m for m, on in (("key", f.key), ("null", f.nullable and not f.key), ("writable", f.writable)) if on]
             click.echo(f"    {f.name:<{width}}  {f.type:<16} {' '.join(marks)}".rstrip())
     click.echo(f"\nsample records: hub discover {instance} STREAM --sample 5 > sample.json")

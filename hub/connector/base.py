@@ -69,6 +69,8 @@ class Stream:
         self.connector = connector
 
     def read(self, cursor: Any) -> Iterator[ReadBatch]:
+        """Yield the records changed since ``cursor`` (None: everything), page by page, each
+        :class:`ReadBatch` with the cursor that covers exactly its records."""
         raise NotImplementedError
 
 
@@ -87,7 +89,38 @@ class Sink:
         self.connector = connector
 
     def write(self, payload: dict[str, Any], *, idempotency_key: str, native_id: str | None = None) -> WriteResult:
+        """Write ``payload`` (what the outbound mapping rendered): update ``native_id`` when
+        given, else create. The same ``idempotency_key`` twice must have one effect. Raise
+        :class:`~hub.connector.errors.TransientError`, ``RateLimitedError`` or ``PermanentError``
+        so the hub knows whether to retry."""
         raise NotImplementedError
+
+    #: True when :meth:`match` can find existing records: the hub then asks before every
+    #: create and links a match instead of writing a second record.
+    matches: ClassVar[bool] = False
+
+    def match(self, payload: dict[str, Any]) -> list[Match]:
+        """Existing records that a create of ``payload`` would duplicate (match-before-create).
+
+        Called only for creates (no native id yet), after the sink's settle window. Compare
+        in normalised form (a CRM storing ``13912345678`` matches ``+8613912345678``).
+        Several matches mean the destination already holds duplicates: the hub processes
+        them all and the identity rules decide (two CRM ids become a review item)."""
+        return []
+
+    def record_stream(self) -> str | None:
+        """The stream that reads the records this sink writes (the CRM table it upserts),
+        or None. Two such records linked to one contact are a duplicate the hub shows for
+        review. The default: the connector's stream of the same name, if any."""
+        names = type(self.connector).stream_names(getattr(self.connector, "config", None))
+        return self.name if self.name in names else None
+
+    def describe(self, payload: dict[str, Any]) -> str:
+        """One line for the contact's timeline saying what this write does
+        ("打标签 重要客户"); the hub adds the destination, create or update, the record id
+        and the delivery state. The default names the written fields, never their values
+        (a support agent reads the timeline: no phone numbers here)."""
+        return ", ".join(sorted(str(k) for k in payload))
 
     # -- a write ledger for remotes without idempotency support ---------------------------
     def _ledger_key(self, idempotency_key: str) -> str:
@@ -124,6 +157,9 @@ class WebhookHandler:
         self.connector = connector
 
     def handle(self, request: WebhookRequest) -> WebhookResult:
+        """Verify ``request`` over its raw body and return the records it carries and the answer
+        for the sender; raise :class:`~hub.connector.errors.WebhookRejected` for anything not
+        provably from the sender (nothing is stored then)."""
         raise NotImplementedError
 
 

@@ -59,6 +59,7 @@ class WebhookRequest:
     remote_addr: str | None = None
 
     def header(self, name: str, default: str | None = None) -> str | None:
+        """The header ``name`` (case-insensitive, as HTTP headers are), or ``default``."""
         lowered = name.lower()
         for key, value in self.headers.items():
             if key.lower() == lowered:

@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/mapping.py --records 200000
 	HUB_DATABASE_URL=$(BENCH_PG_URL) $(BIN)/python benchmarks/identity.py
 	$(BIN)/python benchmarks/pipeline.py --backend postgresql --pg-url $(BENCH_PG_URL) --compare --rows $(BENCH_ROWS) --repeat 2
+	$(BIN)/python benchmarks/webhooks.py --backend postgresql --pg-url $(BENCH_PG_URL)
 
 clean:
 	rm -rf var/ .pytest_cache .hypothesis

@@ -13,7 +13,7 @@ from hub.connector.errors import (
 from hub.connector.fields import Secret, secret_field_names, secret_values
 from hub.connector import inputs
 from hub.connector.sandbox import Sandbox
-from hub.connector.records import ReadBatch, Record, UrgentWrite, WebhookRequest, WebhookResult, WriteResult
+from hub.connector.records import Match, ReadBatch, Record, UrgentWrite, WebhookRequest, WebhookResult, WriteResult
 
 __all__ = [
     "CheckFailed",
@@ -37,6 +37,7 @@ __all__ = [
     "WebhookRequest",
     "WebhookResult",
     "WriteResult",
+    "Match",
     "inputs",
     "scrubbed",
     "secret_field_names",

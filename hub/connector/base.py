@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping, Protocol
 import requests
 from marshmallow import Schema
 
-from hub.connector.records import ReadBatch, WebhookRequest, WebhookResult, WriteResult
+from hub.connector.records import Match, ReadBatch, WebhookRequest, WebhookResult, WriteResult
 from hub.connector.sandbox import Sandbox
 
 if TYPE_CHECKING:

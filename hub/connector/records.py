@@ -39,6 +39,20 @@ class ReadBatch:
 
 
 @dataclass
+class Match:
+    """An existing destination record that a create would duplicate (see ``Sink.match``).
+
+    ``stream`` names the connector stream that reads such records and ``record`` is the
+    record exactly as that stream would yield it: the hub processes it like a pulled
+    record, so its ids join the contact under the identity rules. Without them the hub
+    only links the contact to ``native_id``."""
+
+    native_id: str
+    stream: str | None = None
+    record: Record | None = None
+
+
+@dataclass
 class WriteResult:
     """What a sink reports after a write: the record's native id in the destination."""
 

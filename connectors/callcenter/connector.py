@@ -1,5 +1,6 @@
-"""Clink (天润融通) call-center connector: CDR pull for inbound and outbound calls, plus the
-generic signed CDR push (:mod:`connectors.callcenter.webhook`) for real-time delivery.
+"""Clink (天润融通) call-center connector: CDR pull for inbound and outbound calls, Clink's own
+hang-up push (:mod:`connectors.callcenter.hangup`) and the generic signed CDR push
+(:mod:`connectors.callcenter.webhook`) for real-time delivery.
 
 Config keys
 -----------
@@ -15,6 +16,8 @@ Config keys
 ``webhook_fields``     our field name → the vendor's field name in a push
 ``webhook_directions`` ``{inbound: [...], outbound: [...]}`` values of the direction field
 ``webhook_tolerance``  accepted clock skew of ``X-Hub-Timestamp``, seconds (default 300)
+``push_token``         enables Clink's own hang-up push (secret): its URL is ``…/webhooks/<instance>?token=<push_token>``
+``push_ips``           optional allow-list of the hang-up push's source addresses (IPs or CIDRs)
 ``timezone``           zone of pushed times without an offset (default ``Asia/Shanghai``)
 """
 
@@ -50,6 +53,20 @@ class ClinkConfig(Schema):
     webhook_directions = fields.Dict(keys=fields.String(validate=validate.OneOf(["inbound", "outbound"])),
                                      values=fields.List(fields.String()), load_default=dict)
     webhook_tolerance = fields.Integer(load_default=300, validate=validate.Range(10, 3600))
+    #: The secret in Clink's hang-up push URL (``?token=``); unset = that door is closed.
+    push_token = Secret(load_default=None, validate=validate.Length(min=16))
+    #: Source addresses allowed to send the hang-up push (IPs or CIDRs); empty = any.
+    push_ips = fields.List(fields.String(), load_default=list)
+
+    @validates("push_ips")
+    def _networks(self, value: list[str], **_: Any) -> None:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValidationError(f"push_ips: {item!r} is not an IP address or CIDR network") from None
     #: The zone of pushed times without a UTC offset (an IANA name).
     timezone = inputs.TimeZone(load_default=inputs.DEFAULT_ZONE)
 

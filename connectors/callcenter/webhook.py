@@ -1,4 +1,11 @@
-"""A generic, signed CDR push for call-center vendors without a documented push format.
+"""The CDR push doors of the ``clink`` connector.
+
+Two doors share ``/webhooks/<instance>``: Clink's own hang-up push — unsigned ``cdr_*`` form
+fields authenticated by ``?token=`` (and optionally the source IP) — is handled by
+:mod:`connectors.callcenter.hangup` whenever a request carries that token and no
+``X-Hub-Signature``; everything else is the generic signed JSON push below.
+
+A generic, signed CDR push for call-center vendors without a documented push format.
 
 No public CDR push format (or signature) was found for Clink or most 400-line vendors, so the
 hub defines one and the vendor's push rule is configured to match it:
@@ -27,6 +34,7 @@ from typing import Any, Mapping
 
 from hub.connector import Record, WebhookHandler, WebhookRejected, WebhookRequest, WebhookResult, inputs
 
+from connectors.callcenter.hangup import TOKEN_PARAM, handle_hangup
 from connectors.callcenter.signing import cdr_push_signature
 
 SIGNATURE_HEADER = "X-Hub-Signature"
@@ -123,6 +131,10 @@ class SignedCdrWebhook(WebhookHandler):
 
     def handle(self, req: WebhookRequest) -> WebhookResult:
         config = self.connector.config
+        if req.header(SIGNATURE_HEADER) is None and TOKEN_PARAM in req.args:
+            # No signature but a URL token: Clink's own hang-up push (connectors/callcenter/hangup.py).
+            inputs.check_body_size(req.body, self.max_body)
+            return handle_hangup(config, req)
         secret = config.get("webhook_secret")
         if not secret:
             raise WebhookRejected("CDR push is not enabled for this instance (no webhook_secret)", status=404)

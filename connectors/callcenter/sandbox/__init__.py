@@ -15,6 +15,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
+from urllib.parse import urlencode
 
 from flask import Blueprint, jsonify, request
 
@@ -27,6 +28,7 @@ from connectors.callcenter.signing import CLINK_TIMESTAMP_FORMAT, cdr_push_signa
 ACCESS_KEY_ID = "5f0c1d2e3b4a59687766554433221100"
 ACCESS_KEY_SECRET = "Sandbox+Clink/Secret0123456789=="
 WEBHOOK_SECRET = "sandbox-cdr-push-secret-0001"
+PUSH_TOKEN = "sandbox-clink-hangup-token-0001"
 #: How a sandbox "vendor" names its push fields (exercises ``webhook_fields``).
 VENDOR_FIELDS = {
     "call_id": "cdr_id", "direction": "call_direction", "customer_number": "caller", "hotline": "did",
@@ -120,7 +122,7 @@ class ClinkSandbox(Sandbox):
             "base_url": base_url, "access_key_id": ACCESS_KEY_ID, "access_key_secret": ACCESS_KEY_SECRET,
             "page_size": 10, "settle_seconds": SANDBOX_SETTLE, "refresh_seconds": 86400, "initial_days": 2,
             "webhook_secret": WEBHOOK_SECRET, "webhook_fields": dict(VENDOR_FIELDS),
-            "webhook_directions": {"inbound": ["IN"], "outbound": ["OUT"]},
+            "webhook_directions": {"inbound": ["IN"], "outbound": ["OUT"]}, "push_token": PUSH_TOKEN,
         }
 
     def sample_payload(self, sink: str) -> dict[str, Any]:
@@ -141,6 +143,30 @@ class ClinkSandbox(Sandbox):
             "recording_url": f"https://record.example-cc.cn/r/{row['uniqueId']}.mp3" if row["recordFile"] else "",
         }
         return {fields[k]: v for k, v in values.items() if k in fields}
+
+    def hangup_fields(self, row: Mapping[str, Any]) -> dict[str, str]:
+        """``row`` as Clink's hang-up push sends it: ``cdr_*`` form fields, Unix-second times
+        (the fields public ``tianrun_notify_call_end`` handlers read)."""
+        status = "28" if row["bridgeTime"] else ("21" if row["callType"] != "1" else "24")
+        return {
+            "cdr_main_unique_id": row["uniqueId"], "cdr_enterprise_id": ENTERPRISE_ID,
+            "cdr_customer_number": row["customerNumber"], "cdr_customer_area_code": row["customerNumber"][:3],
+            "cdr_customer_number_type": "2" if row["customerNumber"].lstrip("0").startswith("1") else "1",
+            "cdr_start_time": str(row["startTime"]), "cdr_answer_time": str(row["bridgeTime"] or 0),
+            "cdr_bridge_time": str(row["bridgeTime"] or 0), "cdr_end_time": str(row["endTime"]),
+            "cdr_call_type": row["callType"], "cdr_status": status, "cdr_mark": "2",
+            "cdr_number_trunk": row.get("hotline") or row.get("clid") or "", "cdr_bridged_cno": row["cno"] or "",
+            "userField": row.get("userField") or "",
+        }
+
+    def hangup_push(self, config: Mapping[str, Any], direction: str = "inbound") -> WebhookRequest:
+        """A new call ends and Clink posts its hang-up push to ``…/webhooks/<instance>?token=…``."""
+        row = self.add_cdr("cdr_inbound" if direction == "inbound" else "cdr_outbound", self._next_start())
+        self.pushed.append(row["uniqueId"])
+        body = urlencode(self.hangup_fields(row)).encode()
+        return WebhookRequest(method="POST", path="/webhooks/clink",
+                              headers={"Content-Type": "application/x-www-form-urlencoded"},
+                              args={"token": config.get("push_token") or ""}, body=body, remote_addr="47.95.1.10")
 
     def signed_push(self, config: Mapping[str, Any]) -> WebhookRequest:
         row = self.add_cdr("cdr_inbound", self._next_start())

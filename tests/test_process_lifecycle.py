@@ -1,5 +1,6 @@
-"""The embedded redis-server stops when the process that started it exits (issue 17: every
-`make demo` and test run left one behind, re-parented to PID 1)."""
+"""Long-running processes and config changes (issue 17): the embedded redis-server stops
+when the process that started it exits (every `make demo` and test run used to leave one
+behind, re-parented to PID 1), and `hub serve` reloads its config on SIGHUP."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -104,3 +106,59 @@ def test_hub_serve_stopped_with_sigterm_stops_its_embedded_server(tmp_path, data
         if serve.poll() is None:
             os.killpg(serve.pid, signal.SIGKILL)
     assert gone(pid), "hub serve left its embedded redis-server behind"
+
+
+WECOM = """
+connectors:
+  wecom_new:
+    type: wecom
+    config:
+      base_url: http://127.0.0.1:9/sandbox/wecom
+      corp_id: ww7940ea4bcded905f
+      secret: xCzqPc-D6nIbpOCOmLmFmxO8Jij1qzzikEkmKQsVfmk
+      callback_token: HuiliuSandboxToken2026
+      encoding_aes_key: n5DdH2jw55n8m663QuQVH7skdEWtnqRjR1dNie1ti5I
+"""
+
+
+def test_hub_serve_reloads_its_config_on_sighup(tmp_path, database_url, redis_url):
+    """A connector added to the config gets its webhook after `kill -HUP`, without a restart."""
+    config = tmp_path / "hub.yaml"
+    head = f'hub:\n  database_url: "{database_url}"\n  redis_url: "{redis_url}"\n  var_dir: "{tmp_path}/var"\n'
+    config.write_text(head + "connectors: {}\n", encoding="utf-8")
+    port = free_port()
+    serve = subprocess.Popen([sys.executable, "-m", "hub", "--config", str(config), "serve", "--port", str(port)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def status() -> int:
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/webhooks/wecom_new?echostr=x", timeout=5).status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if time.monotonic() > deadline or serve.poll() is not None:
+                    pytest.fail("hub serve did not come up")
+                time.sleep(0.3)
+        assert status() == 404
+        config.write_text(head + WECOM, encoding="utf-8")
+        serve.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while status() == 404 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert status() in (400, 401, 403), "the reloaded app should verify (and refuse) the unsigned callback"
+        assert serve.poll() is None
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        try:
+            serve.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(serve.pid, signal.SIGKILL)

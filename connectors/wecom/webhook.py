@@ -13,7 +13,11 @@ Events → records:
   ``external_contacts``, native id ``"<ExternalUserID>:<UserID>"`` — the same relation id the
   scan uses — with ``data["event"]`` holding the event (State, WelcomeCode, Source,
   FailReason …); the two deletions are ``deleted=True``.
-* ``change_external_tag`` → stream ``corp_tags``, native id = the tag or group ``Id``.
+* ``change_external_tag`` → stream ``corp_tags``, native id = the tag or group ``Id``; a
+  ``shuffle`` (tags reordered; an empty ``Id`` means every group) stores nothing and asks the
+  hub to re-read ``corp_tags`` now (``WebhookResult.pulls``).
+* ``add_external_contact`` is completed with ``externalcontact/get`` before it is stored
+  (:mod:`.newcustomer`): name, remark mobiles, unionid, tags.
 
 Anything else (messages, other events) is acknowledged and produces nothing. Dedupe key per
 event: FromUserName + CreateTime + ChangeType + ExternalUserID/UserID (or TagType/Id), so
@@ -32,6 +36,7 @@ from xml.etree.ElementTree import ParseError
 from hub.connector import Record, WebhookHandler, WebhookRejected, WebhookRequest, WebhookResult, inputs
 
 from connectors.wecom import callbacks, crypto
+from connectors.wecom.newcustomer import relation_now
 from connectors.wecom.streams import relation_id
 
 CONTACT_CHANGES = frozenset(
@@ -52,7 +57,10 @@ def parse_xml(data: bytes | str) -> dict[str, str]:
 
 class WeComWebhook(WebhookHandler):
     max_body = MAX_BODY
-    max_records = 1  # one event per callback
+    #: One event per callback — but a customer-group event (create, a rename, a dismissal)
+    #: carries one membership record per customer in the group, and a group holds at most
+    #: a few thousand members (500 by default; unverified upper bound).
+    max_records = 2000
 
     def _settings(self) -> tuple[str, str, str]:
         config = self.connector.config
@@ -102,7 +110,26 @@ class WeComWebhook(WebhookHandler):
         plain = self._decrypt(key, encrypted, corp_id)
         event = parse_xml(plain)
         more, writes = callbacks.more_for(self.connector, event, plain)  # groups, members, welcome
-        return WebhookResult(records=self.records(event) + more, writes=writes, body="success")
+        records = self.records(event)
+        if event.get("ChangeType") == "add_external_contact":
+            self._complete(records)
+        return WebhookResult(records=records + more, writes=writes, body="success", pulls=self.pulls_for(event))
+
+    def _complete(self, records: list[tuple[str, Record]]) -> None:
+        """A new friend: read the relation now (:mod:`.newcustomer`) so name, remark mobiles
+        and unionid arrive with the callback, not with the next scan."""
+        for stream, record in records:
+            if stream == "external_contacts":
+                found = relation_now(self.connector, record.data["external_userid"], record.data["userid"])
+                if found:
+                    record.data.update(found)
+
+    def pulls_for(self, event: dict[str, str]) -> list[str]:
+        """Streams to re-read now: a tag reorder (``shuffle``) carries no tags, only that the
+        order changed (with an empty ``Id``: of every group)."""
+        if event.get("Event") == "change_external_tag" and event.get("ChangeType") == "shuffle":
+            return ["corp_tags"]
+        return []
 
     @staticmethod
     def records(event: dict[str, str]) -> list[tuple[str, Record]]:
@@ -129,6 +156,10 @@ class WeComWebhook(WebhookHandler):
                 dedupe_key=f"wecom:{sender}:{created}:{change}:{external_userid}:{userid}",
             )
             return [("external_contacts", record)]
+        if event.get("MsgType") == "event" and kind == "change_external_tag" and change == "shuffle":
+            # 企业客户标签重排事件 (doc 92130): no TagType; Id = the group whose tags were
+            # reordered, empty = every group. Nothing to store: the handler asks for a re-read.
+            return []
         if event.get("MsgType") == "event" and kind == "change_external_tag":
             tag_id, tag_type = event.get("Id", ""), event.get("TagType", "")
             if not tag_id:

@@ -6,7 +6,7 @@ that may call it (:func:`hub.web.auth.requires`). See ``docs/web.md`` for the ro
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, make_response, request
 from flask_smorest import Api
 
 from hub import __version__
@@ -20,10 +20,17 @@ class HubApi(Api):
 
     def handle_http_exception(self, error):
         if is_api(request.path):
-            return super().handle_http_exception(error)
-        from hub.web.ui import error_page
+            response = make_response(super().handle_http_exception(error))
+        else:
+            from hub.web.ui import error_page
 
-        return error_page(error)
+            response = make_response(error_page(error))
+        # flask-smorest's JSON error drops the exception's own headers: a 405 must still say
+        # which methods are allowed (RFC 9110 §15.5.6), a 401 how to authenticate.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type" and name not in response.headers:
+                response.headers[name] = value
+        return response
 
 
 def init_api(app: Flask) -> HubApi:
@@ -45,4 +52,19 @@ def init_api(app: Flask) -> HubApi:
 
     for module in (contacts, conflicts, operations, admin):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
+    _schema_extras(api)
     return api
+
+
+def _schema_extras(api: HubApi) -> None:
+    """Rules a marshmallow schema enforces in code but cannot express in its fields (such as
+    "exactly one of"), written into its OpenAPI component from the schema's ``openapi_extra``,
+    so clients and fuzzers know them too."""
+    from hub.web.api import schemas
+
+    for name in dir(schemas):
+        cls = getattr(schemas, name)
+        extra = getattr(cls, "openapi_extra", None)
+        component = api.spec.components.schemas.get(name)
+        if isinstance(extra, dict) and isinstance(component, dict):
+            component.update(extra)

@@ -127,6 +127,10 @@ def unmerge(args, contact_id: int):
                                 policies=rt.config.fields, actor=actor())
     except UnmergeError as exc:
         abort(404 if str(exc).startswith("no contact") else 409, message=str(exc))
-    except (IdentityError, ValueError) as exc:
+    except IdentityError as exc:
+        # Well-formed KIND:VALUE that is no identity (unknown kind, invalid number): nothing
+        # can have merged through it — the same answer as a real identity with no merge.
+        abort(409, message=f"contact {contact_id} has no active merge through {args.get('identity')!r}: {exc}")
+    except ValueError as exc:
         abort(422, message=str(exc))
     return {**asdict(result), "survivors": result.survivors}

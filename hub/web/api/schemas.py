@@ -12,8 +12,23 @@ from hub.web.queries import MAX_ID
 ID_RANGE = validate.Range(1, MAX_ID)
 
 
+#: No NUL anywhere: what :class:`Text` enforces, as a pattern the OpenAPI document carries.
+NO_NUL = "^[^\\x00]*$"
+
+
 class Text(fields.String):
-    """A string the databases can store: no NUL characters, no lone surrogates."""
+    """A string the databases can store: no NUL characters, no lone surrogates.
+
+    The document says so too (``pattern``), so a NUL is a schema violation answered 422,
+    not a surprise for a client that followed the document."""
+
+    def __init__(self, *args, **kwargs):
+        validators = kwargs.get("validate") or []
+        validators = validators if isinstance(validators, (list, tuple)) else [validators]
+        metadata = dict(kwargs.pop("metadata", None) or {})
+        if not any(isinstance(v, validate.Regexp) for v in validators):
+            metadata.setdefault("pattern", NO_NUL)
+        super().__init__(*args, metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -26,6 +41,26 @@ class Text(fields.String):
         return text
 
 
+class QueryInt(fields.Integer):
+    """An integer query parameter: ASCII digits only. ``int()`` would also take ``"\t8"``,
+    ``"1_0"`` and ``"٨"``, which the OpenAPI document (``type: integer``) does not allow."""
+
+    _FORM = re.compile(r"-?[0-9]{1,19}", re.ASCII)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not self._FORM.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+#: A history cursor: ``next_cursor`` as the API hands it out, or plain microseconds since
+#: 1970 (``before=0`` is valid: nothing is older). Every string of this form is readable,
+#: so the schema and the app agree on what is accepted.
+CURSOR = r"^[0-9]{1,16}(-[0-9]{1,18})?$"
+#: ``KIND:VALUE`` (no NUL).
+IDENTITY = r"^[^:\x00]+:[^\x00]+$"
+
+
 class Strict(Schema):
     class Meta:
         ordered = True
@@ -36,7 +71,7 @@ class SearchArgs(Strict):
     q = Text(required=True, validate=validate.Length(1, 200),
              metadata={"description": "An identity (phone, e-mail, WeCom/CRM id, or KIND:VALUE), a whole phone number (or, for "
                                              "operators and admins, 3+ digits of one), or part of a name."})
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+    limit = QueryInt(load_default=20, validate=validate.Range(1, 100))
 
 
 class HistoryArgs(Strict):
@@ -45,13 +80,20 @@ class HistoryArgs(Strict):
                             metadata={"description": "Only events from these connector instances."})
     channel = fields.List(Text(validate=validate.Length(1, 64)), load_default=list,
                           metadata={"description": "Only events from connectors of these types (wecom, feiyu, clink, udesk, …)."})
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    before = Text(validate=validate.Length(1, 200), metadata={"description": "`next_cursor` of the previous page."})
+    limit = QueryInt(load_default=50, validate=validate.Range(1, 200))
+    before = Text(validate=validate.Regexp(CURSOR), metadata={
+        "description": "`next_cursor` of the previous page (or microseconds since 1970: events before that moment)."})
 
 
 class UnmergeArgs(Strict):
-    edge_id = fields.Integer(validate=ID_RANGE, metadata={"description": "The merge edge to undo (see the contact's merge_edges)."})
-    identity = Text(validate=validate.Length(3, 300), metadata={"description": "Undo every merge through this KIND:VALUE."})
+    edge_id = fields.Integer(strict=True, validate=ID_RANGE, metadata={"description": "The merge edge to undo (see the contact's merge_edges)."})
+    identity = Text(validate=[validate.Length(3, 300), validate.Regexp(IDENTITY)],
+                    metadata={"description": "Undo every merge through this KIND:VALUE."})
+
+    #: Merged into the OpenAPI component (see :func:`hub.web.api.init_api`): the document says
+    #: what :meth:`_exactly_one` enforces.
+    openapi_extra = {"oneOf": [{"required": ["edge_id"]}, {"required": ["identity"]}],
+                     "description": "Give exactly one of `edge_id` or `identity`."}
 
     @validates_schema
     def _exactly_one(self, data, **kwargs):
@@ -61,18 +103,18 @@ class UnmergeArgs(Strict):
 
 class ConflictListArgs(Strict):
     status = fields.String(load_default="open", validate=validate.OneOf(["open", "merged", "kept_apart", "all"]))
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    limit = QueryInt(load_default=100, validate=validate.Range(1, 500))
 
 
 class RunArgs(Strict):
     connector = Text(validate=validate.Length(1, 64))
     status = fields.String(validate=validate.OneOf(["running", "succeeded", "failed"]))
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
-    before = fields.Integer(validate=ID_RANGE, metadata={"description": "Only runs with a smaller id (the last id of the previous page)."})
+    limit = QueryInt(load_default=50, validate=validate.Range(1, 500))
+    before = QueryInt(validate=ID_RANGE, metadata={"description": "Only runs with a smaller id (the last id of the previous page)."})
 
 
 class DeadLetterArgs(Strict):
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+    limit = QueryInt(load_default=50, validate=validate.Range(1, 500))
 
 
 REF = re.compile(r"^(outbox|inbox):[1-9][0-9]{0,17}$")
@@ -87,8 +129,8 @@ class AuditArgs(Strict):
     action = Text(validate=validate.Length(1, 64), metadata={"description": "e.g. dlq.replay, contact.reveal, conflict.merge"})
     actor = Text(validate=validate.Length(1, 100), metadata={"description": "Part of the actor's name."})
     target = Text(validate=validate.Length(1, 255), metadata={"description": "e.g. contact:12, inbox:7"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
-    before = fields.Integer(validate=ID_RANGE, metadata={"description": "Only entries with a smaller id (the last id of the previous page)."})
+    limit = QueryInt(load_default=50, validate=validate.Range(1, 500))
+    before = QueryInt(validate=ID_RANGE, metadata={"description": "Only entries with a smaller id (the last id of the previous page)."})
 
 
 class TokenCreateArgs(Strict):

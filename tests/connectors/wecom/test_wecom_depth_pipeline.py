@@ -327,3 +327,45 @@ def test_group_memberships_depend_on_event_times_not_arrival_order(one_contact, 
     for chat, joins in moves:
         expected[chat] = joins
     assert got == expected
+
+
+def test_a_group_event_with_many_members_passes_the_door(make_hub):
+    """A rename or a dismissal is one callback carrying a record per customer in the group."""
+    runtime, wecom = make_hub()
+    group = wecom.add_group("家长群", owner="wangwu")
+    members = [ext for (ext, uid) in list(wecom.relations)[:5]]
+    for ext in members:
+        wecom.join_group(group["chat_id"], ext)
+    sync_inline(runtime, WECOM, "group_chats")
+    result = ingest_webhook(runtime, WECOM, wecom.callback({"Event": "change_external_chat", "ChatId": group["chat_id"],
+                                                             "ChangeType": "dismiss"}))
+    assert sorted(r.native_id for _, r in result.records) == sorted(f"{group['chat_id']}:{e}" for e in members)
+    run_inline(runtime, inbox_ids=pending_inbox(runtime))
+    with runtime.db.session() as s:
+        left = s.execute(select(Event.data).where(Event.kind == "group_left")).scalars().all()
+    assert len(left) == len(set(members)) and all(d["dismissed"] is True and d["group_name"] == "家长群" for d in left)
+
+
+def test_departed_owners_and_mass_message_results_reach_the_timeline(make_hub):
+    runtime, wecom = make_hub()
+    ext = next(e for (e, u) in wecom.relations if u == "lisi")
+    wecom.depart_member("lisi")
+    assert sync_inline(runtime, WECOM, "unassigned")["rejected"] == 0
+    contact = contact_of(runtime, "wecom_external_userid", ext)
+    departed = [e for e in events_of(runtime, contact) if e.kind == "wecom_owner_departed"]
+    assert len(departed) == 1 and "李四" in departed[0].summary and departed[0].data["handover_userid"] == "lisi"
+
+    connector = runtime.connector(WECOM)
+    customer = next(e for (e, u) in wecom.relations if u == "zhangsan")
+    stranger = next(e for (e, u) in wecom.relations if u == "wangwu")
+    sent = connector.write("messages", {"sender": "zhangsan", "external_userid": [customer, stranger], "text": "春季班开课提醒"},
+                           idempotency_key="m1")
+    first = sync_inline(runtime, WECOM, "message_results")
+    assert first["rejected"] == 0
+    not_sent = [e.summary for e in events_of(runtime, contact_of(runtime, "wecom_external_userid", stranger)) if e.kind == "wecom_message"]
+    assert not_sent == ["群发消息未发送：客户不是好友，发送失败"]
+    assert not [e for e in events_of(runtime, contact_of(runtime, "wecom_external_userid", customer)) if e.kind == "wecom_message"]
+    wecom.confirm_message(sent.native_id)  # 张三 confirms the task in WeCom
+    sync_inline(runtime, WECOM, "message_results")
+    results = [e for e in events_of(runtime, contact_of(runtime, "wecom_external_userid", customer)) if e.kind == "wecom_message"]
+    assert [(e.data["sent"], e.summary) for e in results] == [(True, "群发消息已发送（张三）：春季班开课提醒")]

@@ -115,6 +115,43 @@ def enqueue(conn: redis.Redis, func: Callable | str, *args, job_id: str | None =
     return queue.enqueue(func, *args, job_id=job_id, at_front=at_front, result_ttl=300, failure_ttl=7 * 86400, **kwargs)
 
 
+_job_running = False
+_after_job: list[Callable[[], None]] = []
+
+
+def between_jobs(func: Callable[[], None]) -> None:
+    """Run ``func`` now, or — when a job is running in this process (a warm worker's job,
+    interrupted by a signal handler) — right after that job. A config reload on SIGHUP goes
+    through here, so a job never sees its runtime change halfway through a batch."""
+    if _job_running:
+        _after_job.append(func)
+    else:
+        func()
+
+
+def _warm_worker_class() -> type:
+    from rq import SimpleWorker
+
+    class WarmWorker(SimpleWorker):
+        """RQ's ``SimpleWorker`` (jobs in this process), noting when a job runs so that
+        :func:`between_jobs` work waits for its end."""
+
+        def execute_job(self, job, queue):
+            global _job_running
+            _job_running = True
+            try:
+                return super().execute_job(job, queue)
+            finally:
+                _job_running = False
+                while _after_job:
+                    try:
+                        _after_job.pop(0)()
+                    except Exception:  # a failed reload is logged by itself; keep working
+                        log.exception("work deferred until after a job failed")
+
+    return WarmWorker
+
+
 def worker_class(fork: bool = False) -> type:
     """The RQ worker class ``hub worker`` runs: warm (in-process) unless ``fork``.
 
@@ -123,14 +160,15 @@ def worker_class(fork: bool = False) -> type:
     its parent's sockets) and recompiles the mappings it touches — so one-row jobs ran at a
     few per second. The warm worker is RQ's ``SimpleWorker``: jobs run in the worker
     process itself and reuse its runtime (:func:`hub.runtime.current`), connection pools
-    and compiled mappings. Nothing the fork gave is needed for correctness: a killed
+    and compiled mappings (a SIGHUP reload waits for the running job: :func:`between_jobs`).
+    Nothing the fork gave is needed for correctness: a killed
     worker kills its job either way, the job's transaction rolls back, and the reconciler
     re-enqueues its rows; job timeouts still apply (SIGALRM in the main thread), and a
     job's started-registry entry lives for its whole timeout, so a long job is not taken
     for abandoned. ``fork`` keeps per-job isolation for untrusted plugin code."""
-    from rq import SimpleWorker, Worker
+    from rq import Worker
 
-    return Worker if fork else SimpleWorker
+    return Worker if fork else _warm_worker_class()
 
 
 def run_worker(conn: redis.Redis, *, burst: bool = False, name: str | None = None, fork: bool = False) -> bool:

@@ -84,12 +84,17 @@ def record_loaded(runtime: Any, who: str) -> None:
         log.warning("could not record the loaded config (%s)", type(exc).__name__)
 
 
-def install_sighup(runtime: Any, who: str | None = None) -> None:
-    """Reload ``runtime`` on SIGHUP (and re-record it as ``who`` when given)."""
+def install_sighup(runtime: Any, who: str | None = None, defer: Any = None) -> None:
+    """Reload ``runtime`` on SIGHUP (and re-record it as ``who`` when given). ``defer``
+    (``hub.queue.between_jobs`` in a warm worker) decides when the reload runs: a job in
+    progress in this process finishes on the config it started with."""
 
-    def on_hup(signum: int, frame: Any) -> None:
+    def apply() -> None:
         if reload(runtime) and who:
             record_loaded(runtime, who)
+
+    def on_hup(signum: int, frame: Any) -> None:
+        (defer or (lambda func: func()))(apply)
 
     signal.signal(signal.SIGHUP, on_hup)
     if who:

@@ -47,7 +47,7 @@ def worker(ctx: click.Context, burst: bool, name: str | None, fork: bool, simple
     mappings, loaded before the first job (see ``hub.queue.worker_class``)."""
     import os
 
-    from hub.queue import run_worker
+    from hub.queue import between_jobs, run_worker
 
     runtime = get_runtime(ctx)
     # Jobs load the runtime from HUB_CONFIG; make sure forked job processes see the same file.
@@ -59,7 +59,7 @@ def worker(ctx: click.Context, burst: bool, name: str | None, fork: bool, simple
 
     name = name or default_worker_name()
     runtime.warm_up()
-    install_sighup(runtime, who=name)  # `kill -HUP` reloads the config (see hub.reload)
+    install_sighup(runtime, who=name, defer=between_jobs)  # `kill -HUP` reloads the config (see hub.reload)
     if not fork:
         runtime.preload()
     if not burst:  # scheduled pulls and the reconciler (one worker acts per tick)

@@ -298,3 +298,24 @@ def test_the_door_survives_a_database_connection_the_server_dropped(make_hub, re
     assert killed >= 1
     assert post(client, hub.a.signed_push(config)).status_code == 200
     assert [r.status for r in inbox(hub.runtime.db)] == ["pending", "pending"]
+
+
+def test_a_sighup_reload_waits_for_the_job_in_progress(make_hub, redis_conn):
+    """A warm worker's job runs in the process a SIGHUP reloads: the reload waits for the
+    job's end, so one batch never sees two configs."""
+    import signal
+
+    from hub.queue import between_jobs, enqueue
+    from hub.reload import install_sighup
+
+    hub = make_hub()
+    before = hub.runtime.config
+    saved = signal.getsignal(signal.SIGHUP)
+    install_sighup(hub.runtime, defer=between_jobs)
+    try:
+        job = enqueue(redis_conn, "warm_probe.hup_midway")
+        run_worker(redis_conn, burst=True)
+    finally:
+        signal.signal(signal.SIGHUP, saved)
+    assert job.return_value(refresh=True) == {"same_config": True}
+    assert hub.runtime.config is not before  # reloaded once the job was done

@@ -237,6 +237,7 @@ def run(runtime: Any, *, offline: bool = False, echo: Callable[[str], None] | No
     redis_ok = check_redis(runtime, where, report)
 
     compiled: dict[tuple[str, str, str], Any] = {}
+    listed: set[tuple[str, str]] = set()  # (instance, stream) the config lists: what runs
     checked = 0
     for use in mappings_in_config(config):
         kind = "streams" if use.direction == "inbound" else "sinks"
@@ -252,6 +253,8 @@ def run(runtime: Any, *, offline: bool = False, echo: Callable[[str], None] | No
             continue
         try:
             compiled[(use.instance, use.direction, use.name)] = load_mapping(path, registry=runtime.registry, lookups=config.lookups, instance=use.instance)
+            if use.explicit:
+                listed.add((use.instance, use.name))
             checked += 1
         except MappingError as exc:
             report.problems += exc.errors
@@ -285,18 +288,21 @@ def run(runtime: Any, *, offline: bool = False, echo: Callable[[str], None] | No
         except Exception as exc:  # a connector bug: say which, keep checking
             report.problems.append(f"{where('connectors', name)}: check raised {type(exc).__name__} ({inst.type}): {one_line(exc)}")
             continue
-        inbound = [(s, m) for (i, d, s), m in compiled.items() if i == name and d == "inbound"]
-        if inbound:
+        # mapping paths against the fields discovery finds, for the streams the config lists
+        # (a connector's other streams may never run; reading each of them costs calls)
+        for (i, d, stream), mapping in compiled.items():
+            if i != name or d != "inbound" or (name, stream) not in listed:
+                continue
             try:
-                found = {info.name: info for info in connector.discover() if info.kind == "stream"}
+                found = [info for info in connector.discover(stream) if info.kind == "stream" and info.name == stream]
             except Exception as exc:
-                report.warnings.append(f"{where('connectors', name)}: discovery failed, mapping paths not checked: {one_line(exc)}")
-                found = {}
-            for stream, mapping in inbound:
-                if stream in found:
-                    problems, warnings = inbound_path_problems(mapping, found[stream], f"{name}.{stream}")
-                    report.problems += problems
-                    report.warnings += warnings
+                report.warnings.append(f"{where('connectors', name, 'streams', stream)}: discovery failed, "
+                                       f"mapping paths not checked: {one_line(exc)}")
+                continue
+            if found:
+                problems, warnings = inbound_path_problems(mapping, found[0], f"{name}.{stream}")
+                report.problems += problems
+                report.warnings += warnings
         close = getattr(connector, "close", None)
         if callable(close):
             close()

@@ -210,3 +210,32 @@ def test_infrastructure_errors_are_one_line_with_exit_3(setup, tmp_path):
     result = CliRunner().invoke(cli, ["--config", no_redis, "sync", "member.rows"])
     assert result.exit_code == 3, result.output
     assert result.output.startswith("error: cannot reach Redis:") and result.output.count("\n") == 1
+
+
+def test_inferred_fields_make_path_typos_warnings_for_other_connectors(tmp_path, database_url, redis_url, db, redis_conn):
+    """The example connector has no catalogue: its fields are inferred from a few records, so
+    a path they do not show is a warning (it may just be absent there), not a problem."""
+    from hub.testing import SandboxRouter
+    from hub_example.sandbox import ExampleSandbox
+
+    from pathlib import Path
+
+    inbound = (Path(__file__).parent / "pipeline" / "mappings" / "example.contacts.yaml").read_text(encoding="utf-8").replace("from: phone,", "from: mobile,")
+    (tmp_path / "in.yaml").write_text(inbound, encoding="utf-8")
+    config = tmp_path / "hub.yaml"
+    config.write_text(textwrap.dedent(f"""\
+        hub: {{database_url: "{database_url}", redis_url: "{redis_url}", var_dir: "{tmp_path}/var"}}
+        connectors:
+          crm_a:
+            type: example
+            config: {{base_url: "http://sandbox.hub.test/sandbox/crm_a", api_key: sandbox-api-key-0001, webhook_secret: s}}
+            streams:
+              contacts: {{mapping: "{tmp_path}/in.yaml"}}
+        """), encoding="utf-8")
+    sandbox = ExampleSandbox()
+    sandbox.add_records("contacts", 3)
+    with SandboxRouter(sandbox, prefix="/sandbox/crm_a"):
+        result = check(str(config))
+    assert result.exit_code == 0, result.output
+    assert (f"warning: {tmp_path}/in.yaml:6 fields.phone: path 'mobile': crm_a.contacts has no field 'mobile'"
+            in result.output), result.output

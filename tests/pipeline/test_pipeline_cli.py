@@ -28,6 +28,23 @@ def test_sync_inline_shows_progress_and_a_summary(make_hub):
     assert runs.exit_code == 0 and "pull" in runs.output and "crm_a.contacts" in runs.output and "read=7" in runs.output
 
 
+def test_runs_shows_webhooks_and_deliveries(make_hub):
+    """What the quickstart promises: `hub runs` lists every pull, webhook and delivery — the
+    webhook door's latest counts (kept in Redis) included without waiting for the ticker."""
+    from hub.web import create_app
+
+    hub = make_hub()
+    client = create_app(hub.runtime).test_client()
+    push = hub.a.signed_push(hub.runtime.config.connectors["crm_a"].config)
+    assert client.post("/webhooks/crm_a", data=push.body, headers=push.headers).status_code == 200
+    hub.a.add_records("contacts", 2)
+    assert invoke(hub, "sync", "crm_a.contacts", "--inline").exit_code == 0
+    out = invoke(hub, "runs").output
+    kinds = {line.split()[3] for line in out.splitlines()[1:] if line.strip() and not line.strip().startswith("error")}
+    assert {"pull", "webhook", "deliver"} <= kinds, out
+    assert any(" webhook " in line and "crm_a" in line and "requests=1" in line for line in out.splitlines()), out
+
+
 def test_sync_rejects_unknown_targets(make_hub):
     hub = make_hub()
     result = invoke(hub, "sync", "crm_x")

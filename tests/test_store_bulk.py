@@ -168,3 +168,21 @@ def test_display_names_follow_the_name_attribute_in_one_update(db):
     assert all(at >= created[cid] for cid, (_, at) in got.items())
     if db.dialect == "postgresql":
         assert len(updates) == 1
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=json_values)
+def test_jsonable_equals_the_json_round_trip(value):
+    """``jsonable`` skips the round trip for scalars: the result must be the round trip's."""
+    import json
+
+    from hub.pipeline.hashing import canonical_json, jsonable
+
+    expected = json.loads(canonical_json(value))
+    got = jsonable(value)
+    assert got == expected and type(got) is type(expected)

@@ -370,7 +370,9 @@ class BatchResolver:
         """
         now = utcnow()
         rows = []
-        for claim in self.claims:
+        # In (kind, value) order: two workers claiming overlapping identifiers then wait on
+        # each other's unique-index entries in one order, never in a cycle (a deadlock).
+        for claim in sorted(self.claims, key=lambda c: (c["kind"], c["value"])):
             rows.append(claim | {"contact_id": self.root(claim["contact_id"]), "created_at": now})
         won: set[tuple[str, str]] = set()
         won.update((k, v) for k, v in insert_ignore_many(self.session, Identity, rows, keys=("kind", "value"),

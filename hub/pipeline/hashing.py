@@ -29,6 +29,14 @@ def payload_hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def jsonable(value: Any) -> Any:
-    """A deep copy of ``value`` that survives a JSON column (datetimes → ISO strings)."""
+    """A deep copy of ``value`` that survives a JSON column (datetimes → ISO strings).
+
+    JSON scalars are returned as they are (what the round trip would give back): most
+    attribute values are plain strings, and this runs for every attribute of every record."""
+    if type(value) in _SCALARS:
+        return value
     return json.loads(canonical_json(value))

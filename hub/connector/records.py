@@ -108,6 +108,10 @@ class WebhookResult:
     records: list[tuple[str, Record]] = field(default_factory=list)
     #: Time-critical writes delivered right after the commit (see :class:`UrgentWrite`).
     writes: list[UrgentWrite] = field(default_factory=list)
+    #: Streams of this instance the push says changed without carrying the data (a WeCom
+    #: "tag groups reordered" event, a notification with only an id): the hub queues one pull
+    #: of each after the commit, so the change arrives without waiting for the schedule.
+    pulls: list[str] = field(default_factory=list)
     body: str | bytes = "success"
     status: int = 200
     content_type: str = "text/plain; charset=utf-8"

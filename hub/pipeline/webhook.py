@@ -34,6 +34,7 @@ def ingest_webhook(runtime, instance: str, request: WebhookRequest) -> WebhookRe
             from hub.pipeline.urgent import deliver_urgent
 
             deliver_urgent(runtime, instance, result.writes)
+        _request_pulls(runtime, instance, result.pulls)
         return result
     inserted = store_push(runtime.db, instance, result.records)
     # Committed. Only now may processing start and the sender hear "success".
@@ -42,7 +43,21 @@ def ingest_webhook(runtime, instance: str, request: WebhookRequest) -> WebhookRe
 
         deliver_urgent(runtime, instance, result.writes)
     _after_insert(runtime, instance, len(result.records), inserted)
+    _request_pulls(runtime, instance, result.pulls)
     return result
+
+
+def _request_pulls(runtime, instance: str, streams: list[str]) -> None:
+    """Queue a pull of each stream a push said changed (one queued pull per stream at a time;
+    without Redis the schedule catches up)."""
+    if not streams:
+        return
+    from hub.pipeline.jobs import _safely, enqueue_pull
+
+    inst = runtime.config.connectors.get(instance)
+    for stream in dict.fromkeys(streams):
+        if inst is not None and stream in inst.streams:
+            _safely(f"pull of {instance}.{stream}", enqueue_pull, runtime, instance, stream)
 
 
 def _after_insert(runtime, instance: str, read: int, inserted: dict[str, list[int]]) -> None:

@@ -74,8 +74,11 @@ def contact_event(change: str = "add_external_contact", **extra: str) -> bytes:
 
 
 def handler(corp: str = CORP, token: str = TOKEN, key: str = KEY, **extra):
+    # base_url: nothing listens there, so a new friend's externalcontact/get (issue 16) fails
+    # at once and the callback is stored as it came — no test reaches the real WeCom.
     config = WeComConnector.validate_config(
-        {"corp_id": corp, "secret": "s" * 43, "callback_token": token, "encoding_aes_key": key, **extra}
+        {"corp_id": corp, "secret": "s" * 43, "callback_token": token, "encoding_aes_key": key,
+         "base_url": "http://127.0.0.1:9", **extra}
     )
     return WeComConnector("wecom_cb", config, state=DictState()).webhook_handler()
 

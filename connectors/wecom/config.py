@@ -53,8 +53,10 @@ class WeComConfig(Schema):
     #: message_results reads mass messages created in this many trailing days.
     message_results_days = fields.Integer(load_default=7, validate=validate.Range(1, 30))
     # -- 会话内容存档 (chat archive, stream chat_messages; see connectors/wecom/archive) --------
-    #: ``sdk``: Tencent's finance SDK loaded from ``sdk_path``; ``sandbox``: the imitation.
-    archive_backend = fields.String(load_default="sdk", validate=validate.OneOf(["sdk", "sandbox"]))
+    #: ``sdk``: Tencent's finance SDK loaded from ``sdk_path``; ``sandbox``: the imitation;
+    #: ``package.module:factory``: your own backend (called with the connector).
+    archive_backend = fields.String(load_default="sdk", validate=validate.Regexp(
+        r"^(sdk|sandbox|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$", error="archive_backend is sdk, sandbox or package.module:factory"))
     #: Path of libWeWorkFinanceSdk_C.so. Never downloaded by the hub: install it yourself.
     sdk_path = fields.String(load_default=None)
     #: The chat-archive Secret (会话内容存档 Secret), distinct from ``secret``.

@@ -114,14 +114,15 @@ class WeComConnector(Connector):
             raise CheckFailed(f"chat archive: {exc}") from None
         if not config.get("archive_private_keys"):
             raise CheckFailed("chat archive: archive_private_keys is empty; add the RSA private key for each publickey_ver")
-        backend = backend_for(self)
+        backend = None
         try:
+            backend = backend_for(self)
             backend.check()
         except ArchiveUnavailable as exc:
             raise CheckFailed(f"chat archive: {exc.message}") from None
         except ConnectorError as exc:
             raise CheckFailed(f"chat archive: {exc.message}", code=exc.code) from None
         finally:
-            close = getattr(backend, "close", None)
+            close = getattr(backend, "close", None) if backend is not None else None
             if close:
                 close()

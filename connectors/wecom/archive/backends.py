@@ -246,9 +246,22 @@ class SandboxArchiveBackend:
 
 
 def backend_for(connector: "WeComConnector") -> ArchiveBackend:
+    """The configured backend: ``sdk`` (default), ``sandbox``, or ``package.module:factory``
+    — a callable taking the connector and returning an object with ``check``,
+    ``get_chat_data`` and ``decrypt_data`` (e.g. one that reads an archive export)."""
     config = connector.config
-    if config.get("archive_backend") == "sandbox":
+    name = config.get("archive_backend") or "sdk"
+    if name == "sandbox":
         return SandboxArchiveBackend(connector)
+    if ":" in name:
+        import importlib
+
+        module, _, attr = name.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ArchiveUnavailable(f"archive_backend {name}: cannot import it ({type(exc).__name__}: {exc})") from None
+        return factory(connector)
     return FinanceSdkBackend(config.get("sdk_path"), config["corp_id"], config.get("archive_secret"),
                              proxy=config.get("archive_proxy"), proxy_password=config.get("archive_proxy_password"),
                              timeout=int(config.get("archive_timeout") or 10))

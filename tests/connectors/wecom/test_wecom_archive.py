@@ -268,3 +268,31 @@ connectors:
     line = next(line for line in result.output.splitlines() if "chat archive" in line)
     assert "wecom_sales" in line and f"sdk_path {tmp_path / 'libWeWorkFinanceSdk_C.so'} does not exist" in line
     assert "PRIVATE KEY" not in result.output and config["secret"] not in result.output
+
+
+def test_a_backend_can_be_plugged_in_by_import_path(make_connector, sandbox, pems):
+    sandbox.archive_key(1, keys.public_pem(pems[0]))
+    sandbox.send_chat(customer_of(sandbox), "你好", to="zhangsan")
+    plugged = make_connector(archive_backend="connectors.wecom.archive.backends:SandboxArchiveBackend",
+                             archive_private_keys={"1": pems[0]})
+    assert [r.data["text"] for r in read_all(plugged, "chat_messages")[0]] == ["你好"]
+    with pytest.raises(CheckFailed) as info:
+        make_connector(archive_backend="no_such_module:Backend", archive_private_keys={"1": pems[0]}).check()
+    assert "archive_backend no_such_module:Backend: cannot import it" in info.value.message
+    from marshmallow import ValidationError
+
+    from connectors.wecom.connector import WeComConnector
+
+    with pytest.raises(ValidationError) as bad:
+        WeComConnector.validate_config({**sandbox.config_for("http://x"), "archive_backend": "ftp"})
+    assert "archive_backend" in bad.value.messages
+
+
+def test_private_keys_and_the_archive_secret_are_masked_secrets(sandbox, pems):
+    from hub.connector import secret_values
+
+    from connectors.wecom.config import WeComConfig
+
+    config = WeComConfig().load({**sandbox.config_for("http://x"), "archive_private_keys": {"1": pems[0], "2": pems[1]}})
+    found = secret_values(WeComConfig(), config)
+    assert pems[0] in found and pems[1] in found and config["archive_secret"] in found

@@ -131,3 +131,68 @@ def test_cli_plan_and_approve(make_hub):
     assert len(hub.b.contacts) == 2
     after = invoke(hub, "plan", "crm_b.contacts")
     assert "approved" in after.output and "writes flow" in after.output and "held:" not in after.output
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from hub.testing.store import truncate  # noqa: E402
+
+STEP = st.one_of(
+    st.tuples(st.just("add"), st.integers(1, 3)),
+    st.tuples(st.just("edit"), st.integers(0, 5)),
+    st.tuples(st.just("approve_some"), st.integers(0, 7)),
+    st.just(("approve_all", 0)),
+    st.just(("revoke", 0)),
+    st.just(("discard_some", 0)),
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(STEP, min_size=1, max_size=6))
+def test_no_write_reaches_a_preview_sink_without_approval(make_hub, steps):
+    """Whatever the order of syncs, partial approvals, approvals, revocations and discards:
+    a row is delivered only if it was created while the sink was approved or an operator
+    released it, and after a final approval nothing stays held and the CRMs agree."""
+    hub = make_hub(sink_mode=None)
+    truncate(hub.runtime.db)
+    db = hub.runtime.db
+    released: set[int] = set()
+    born_held: set[int] = set()
+    ids: list[str] = []
+
+    def sync() -> None:
+        sync_inline(hub.runtime, "crm_a", "contacts")
+        with db.session() as s:
+            born_held.update(s.scalars(select(OutboxRow.id).where(OutboxRow.status == "held")))
+
+    for op, n in steps:
+        if op == "add":
+            ids += hub.a.add_records("contacts", n)
+            sync()
+        elif op == "edit" and ids:
+            hub.a.update_record("contacts", ids[n % len(ids)])
+            sync()
+        elif op == "approve_some":
+            held = preview.held_writes(db, "crm_b.contacts")
+            if held:
+                chosen = [held[n % len(held)].id]
+                released.update(preview.approve(hub.runtime, "crm_b.contacts", ids=chosen, actor="t", inline=True).released)
+        elif op == "approve_all":
+            released.update(preview.approve(hub.runtime, "crm_b.contacts", actor="t", inline=True).released)
+        elif op == "revoke":
+            preview.revoke(hub.runtime, "crm_b.contacts", actor="t")
+        elif op == "discard_some":
+            held = preview.held_writes(db, "crm_b.contacts")
+            if held:
+                preview.discard_held(hub.runtime, "crm_b.contacts", ids=[held[0].id], actor="t")
+        with db.session() as s:
+            delivered = set(s.scalars(select(OutboxRow.id).where(OutboxRow.status == "delivered")))
+        assert delivered & born_held <= released, "a held write was delivered without approval"
+        assert len(hub.b.effects("contacts")) == len(delivered)
+
+    preview.approve(hub.runtime, "crm_b.contacts", actor="t", inline=True)
+    assert preview.held_writes(db) == []
+    for native_id in ids:  # every contact changes once more: all of it reaches crm_b now
+        hub.a.update_record("contacts", native_id)
+    sync_inline(hub.runtime, "crm_a", "contacts")
+    assert {c["phone"] for c in hub.b.contacts.values()} == {c["phone"] for c in hub.a.contacts.values()}

@@ -227,3 +227,22 @@ def test_unionid_bridging_by_app_type(connector, sandbox):
     with pytest.raises(PermanentError) as info:
         unionid_to_external_userid(connector, customer["unionid"], "oOpenid1")
     assert "48002" in info.value.message and "third-party or 代开发" in info.value.message
+
+
+def test_msg_audit_approved_is_acknowledged_without_records_or_writes(connector, sandbox):
+    ext = customers_of(sandbox, "zhangsan")[0]
+    result = handle(connector, sandbox, {"Event": "change_external_contact", "ChangeType": "msg_audit_approved",
+                                         "UserID": "zhangsan", "ExternalUserID": ext, "WelcomeCode": "ABC"})
+    assert result.records == [] and result.writes == [] and result.body == "success"
+
+
+def test_only_an_add_with_a_welcome_code_asks_for_an_urgent_welcome(connector, sandbox):
+    relation = sandbox.add_customer("zhangsan", state="douyin_live_0315")
+    event = sandbox.add_contact_event(relation)
+    (write,) = handle(connector, sandbox, event).writes
+    assert write.sink == "welcome" and write.key == event["WelcomeCode"]
+    assert write.event == {"welcome_code": event["WelcomeCode"], "state": "douyin_live_0315", "userid": "zhangsan",
+                           "external_userid": relation.partition(":")[0], "create_time": write.event["create_time"]}
+    # a member with a console-configured welcome: WeCom sends no code, the hub sends nothing
+    assert handle(connector, sandbox, {**event, "WelcomeCode": ""}).writes == []
+    assert handle(connector, sandbox, {**event, "ChangeType": "edit_external_contact"}).writes == []

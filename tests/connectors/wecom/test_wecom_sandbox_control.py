@@ -84,3 +84,28 @@ def test_relation_tags_follow_mark_tag(router, sandbox):
 
 def test_control_methods_are_listed():
     assert {"use_credentials", "add_channel_code", "add_friend", "relation_tags", "effects"} <= set(WeComSandbox.control_methods)
+
+
+def test_issue_18_control_methods_are_listed_and_internals_are_not():
+    from flask import Flask
+
+    from hub.plugins import get_registry
+    from hub.web.sandboxes import register_sandboxes
+
+    for name in ("add_group", "join_group", "leave_group", "archive_key", "send_chat", "depart_member", "update_member",
+                 "confirm_message", "use_app_type", "advance_time"):
+        assert name in WeComSandbox.control_methods, name
+    app = Flask("control_test")
+    register_sandboxes(app, get_registry())
+    http = app.test_client()
+    for internal in ("issue_welcome_code", "archive_message", "create_template", "mapping_lookups"):
+        assert http.post(f"/sandbox/wecom/_control/{internal}", json={}).status_code == 404, internal
+    group = http.post("/sandbox/wecom/_control/add_group", json={"name": "服务群", "owner": "wangwu"}).get_json()["result"]
+    sb = app.extensions["hub_sandboxes"]["wecom"]
+    ext = next(iter(sb.customers))
+    joined = http.post("/sandbox/wecom/_control/join_group", json={"group": "服务群", "external_userid": ext, "scene": 2})
+    assert joined.status_code == 200 and joined.get_json()["result"]["membership"] == f"{group['chat_id']}:{ext}"
+    said = http.post("/sandbox/wecom/_control/send_chat", json={"sender": ext, "text": "太贵了", "group": "服务群"}).get_json()["result"]
+    assert said["seq"] == len(sb.archive) and sb.archive[-1]["publickey_ver"] == 1
+    bad = http.post("/sandbox/wecom/_control/archive_key", json={"version": 2, "public_pem": "not a key"})
+    assert bad.status_code == 400

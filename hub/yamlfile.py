@@ -57,8 +57,31 @@ class _SafeLineLoader(yaml.SafeLoader):
     pass
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, line: int, path: Path_, key: Any, first: int):
+        self.line, self.path, self.key, self.first = line, path, key, first
+
+
+def _own_keys_unique(node: yaml.MappingNode, path: Path_, loader: yaml.SafeLoader) -> None:
+    """A key given twice in one mapping is an error, not "the last one wins": a merge had
+    silently moved a sink's ``mode: live`` onto its neighbour. (Keys a ``<<`` merge brings
+    in may still be overridden, as YAML intends.)"""
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            first = seen.setdefault(key, key_node.start_mark.line + 1)
+        except TypeError:  # an unhashable key: the caller's schema will complain
+            continue
+        if first != key_node.start_mark.line + 1:
+            raise _DuplicateKey(key_node.start_mark.line + 1, path, key, first)
+
+
 def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: yaml.SafeLoader) -> Any:
     if isinstance(node, yaml.MappingNode):
+        _own_keys_unique(node, path, loader)
         loader.flatten_mapping(node)
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -91,6 +114,9 @@ def load_located(text: str, file: str | Path) -> LocatedYaml:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         raise YamlError(f"{file}:{line}: invalid YAML: {exc.problem or exc}") from None
+    except _DuplicateKey as dup:
+        where = format_path(dup.path + (dup.key,))
+        raise YamlError(f"{file}:{dup.line} {where}: duplicate key {dup.key!r} (first given at line {dup.first})") from None
     finally:
         loader.dispose()
     return LocatedYaml(data=data, file=file, lines=lines)

@@ -196,3 +196,18 @@ def test_duration_defaults_are_seconds(tmp_path):
 def test_fractional_durations(tmp_path):
     hub = load_config(write(tmp_path, "hub: {tick_interval: 0.5s, backoff_base: 250ms}\n"), env={}).hub
     assert (hub.tick_interval, hub.backoff_base) == (0.5, 0.25)
+
+
+def test_a_key_given_twice_is_an_error_not_last_one_wins(tmp_path):
+    """A merge once moved a sink's `mode: live` under its neighbour as a second `mode:`."""
+    path = tmp_path / "hub.yaml"
+    path.write_text("connectors:\n  crm:\n    type: sql\n    sinks:\n      rows:\n        mode: live\n        mode: preview\n",
+                    encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "check", "--offline"])
+    assert result.exit_code == 2
+    assert f"{path}:7 connectors.crm.sinks.rows.mode: duplicate key 'mode' (first given at line 6)" in result.output
+    merged = tmp_path / "merge.yaml"  # a `<<` merge may still be overridden, as YAML intends
+    merged.write_text("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n", encoding="utf-8")
+    from hub.yamlfile import load_located_file
+
+    assert load_located_file(merged).data["other"] == {"x": 1, "y": 3}

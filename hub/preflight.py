@@ -252,7 +252,9 @@ def run(runtime: Any, *, offline: bool = False, echo: Callable[[str], None] | No
                 report.problems.append(f"{where('connectors', use.instance, kind, use.name)}: {not_found_message(use)}")
             continue
         try:
-            compiled[(use.instance, use.direction, use.name)] = load_mapping(path, registry=runtime.registry, lookups=config.lookups, instance=use.instance)
+            loaded = load_mapping(path, registry=runtime.registry, lookups=config.lookups, instance=use.instance)
+            compiled[(use.instance, use.direction, use.name)] = loaded
+            report.warnings += [w for w in loaded.warnings if w not in report.warnings]  # e.g. {strip: "+86"}
             if use.explicit:
                 listed.add((use.instance, use.name))
             checked += 1

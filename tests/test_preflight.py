@@ -93,6 +93,15 @@ def test_a_clean_setup_passes(setup):
     assert "connector member (sql): OK" in result.output
 
 
+def test_strip_used_like_a_prefix_is_a_warning(setup, tmp_path):
+    """`{strip: "+86"}` loads but corrupts numbers (+8613711112226 → 1371111222): hub check
+    warns with the mapping's line and still passes."""
+    result = check(setup(inbound=INBOUND.replace("transforms: [{phone: {on_invalid: null}}]", 'transforms: [{strip: "+86"}]')))
+    assert result.exit_code == 0, result.output
+    assert (f"warning: {tmp_path}/in.yaml:6 fields.phone: transform 'strip': strip '+86' removes any of the characters "
+            "'+', '8', '6' from both ends ('+8613711112226' → '1371111222')") in result.output
+
+
 def test_each_problem_is_one_located_line_and_exit_2(setup, tmp_path):
     inbound = INBOUND.replace("from: mobile,", "from: mobil,").replace("transforms: [strip]}\n  city", "transforms: [strp]}\n  city")
     outbound = OUTBOUND + "  store: attributes.city\n"

@@ -1,4 +1,5 @@
-"""Udesk connector: tickets pulled by ``updated_at``, a create/update sink and the trigger webhook.
+"""Udesk connector: tickets pulled by ``updated_at``, customers, a create/update sink, event
+callbacks and ticket-trigger pushes.
 
 Config keys
 -----------
@@ -24,6 +25,7 @@ from hub.connector import CheckFailed, Connector, ConnectorError, PermanentError
 from hub.connector.tokens import SharedToken
 
 from connectors.ticketing.udesk.client import UdeskClient
+from connectors.ticketing.udesk.customers import CustomersStream
 from connectors.ticketing.udesk.sandbox import UdeskSandbox
 from connectors.ticketing.udesk.sinks import TicketsSink
 from connectors.ticketing.udesk.streams import TicketsStream
@@ -59,7 +61,7 @@ class UdeskConnector(Connector):
     title = "Udesk 工单"
     version = "1.0.0"
     config_schema = UdeskConfig
-    streams = {"tickets": TicketsStream}
+    streams = {"tickets": TicketsStream, "customers": CustomersStream}
     sinks = {"tickets": TicketsSink}
     webhook = UdeskWebhook
     # Udesk's documented default: 60 open-API calls per minute per company.

@@ -69,10 +69,18 @@ class UdeskSandbox(Sandbox):
         return self._clock
 
     def add_customer(self, nick_name: str, *, cellphone: str | None = None, email: str | None = None) -> dict[str, Any]:
+        """A customer shaped as Udesk's 客户数据 (the Customer_create callback's message)."""
         cid = next(self._customer_ids)
-        self.customers[cid] = {"id": cid, "nick_name": nick_name, "email": email,
-                               "cellphones": [{"id": cid * 10, "content": cellphone}] if cellphone else []}
+        self.customers[cid] = {"id": cid, "nick_name": nick_name, "level": "normal", "description": None,
+                               "owner_id": None, "owner_group_id": None, "custom_fields": {}, "organization_id": None,
+                               "is_blocked": False, "tags": [], "email": email, "other_emails": [],
+                               "cellphones": [{"id": cid * 10, "content": cellphone}] if cellphone else [],
+                               "platform": "API"}
         return self.customers[cid]
+
+    def customer_event(self, customer_id: int, action: str = "Customer_update") -> bytes:
+        """The event callback Udesk posts for a customer change ({action, message})."""
+        return json.dumps({"action": action, "message": self.customers[int(customer_id)]}, ensure_ascii=False).encode()
 
     def _find_customer(self, kind: str, content: str) -> dict[str, Any] | None:
         for customer in self.customers.values():
@@ -132,6 +140,12 @@ class UdeskSandbox(Sandbox):
         return dict(ticket)
 
     def add_records(self, stream: str, count: int) -> list[str]:
+        if stream == "customers":
+            made = []
+            for _ in range(count):
+                phone = self.rng.choice(["138", "139", "186", "158"]) + f"{self.rng.randrange(10**8):08d}"
+                made.append(str(self.add_customer(self.rng.choice(NAMES), cellphone=phone)["id"]))
+            return made
         ids = []
         for _ in range(count):
             name = self.rng.choice(NAMES)
@@ -145,6 +159,10 @@ class UdeskSandbox(Sandbox):
         return ids
 
     def update_record(self, stream: str, native_id: str) -> None:
+        if stream == "customers":
+            customer = self.customers[int(native_id)]
+            customer["description"] = f"{customer.get('description') or ''}回访".strip()
+            return
         ticket = self.tickets[int(native_id)]
         ticket.update(status="解决中", status_en="solving", updated_at=_fmt(self._tick(advance=True)))
 
@@ -165,12 +183,15 @@ class UdeskSandbox(Sandbox):
     def effects(self, sink: str) -> list[dict[str, Any]]:
         return list(self.applied)
 
-    def push_body(self, ticket: Mapping[str, Any], action: str = "Ticket_update") -> bytes:
-        return json.dumps({"action": action, "message": ticket}, ensure_ascii=False).encode()
+    def trigger_body(self, ticket: Mapping[str, Any], *, whole: bool = True) -> bytes:
+        """What a ticket trigger's HTTP-request action posts, with the body the admin set up:
+        the ticket's fields (``whole``) or just ``{"ticket_id": …}``."""
+        body = {"ticket": dict(ticket)} if whole else {"ticket_id": ticket["id"]}
+        return json.dumps(body, ensure_ascii=False).encode()
 
     def signed_push(self, config: Mapping[str, Any]) -> WebhookRequest:
         (tid,) = self.add_records("tickets", 1)
-        body = self.push_body(self.tickets[int(tid)], "Ticket_create")
+        body = self.trigger_body(self.tickets[int(tid)])
         token = config.get("webhook_token") or ""
         return WebhookRequest(method="POST", path="/webhooks/udesk", headers={"Content-Type": "application/json"},
                               args={"token": token}, body=body)
@@ -287,6 +308,20 @@ class UdeskSandbox(Sandbox):
             ticket["updated_at"] = _fmt(self._tick(advance=True))
             self.applied.append({"op": "update", "ticket_id": tid, "ticket": body})
             return jsonify(code=1000, ticket=ticket)
+
+        @bp.get("/open_api_v1/customers")
+        def list_customers():
+            try:
+                page = max(1, int(request.args.get("page", 1)))
+                size = int(request.args.get("page_size", 20))
+            except ValueError:
+                return self._error(2002, "参数错误")
+            if not 1 <= size <= 100:
+                return self._error(2002, "page_size 最大100")
+            rows = sorted(self.customers.values(), key=lambda c: c["id"])[:10000]
+            total_pages = (len(rows) + size - 1) // size
+            return jsonify(code=1000, meta={"current_page": page, "total_pages": total_pages, "total_count": len(rows)},
+                           customers=rows[(page - 1) * size: page * size])
 
         @bp.post("/open_api_v1/customers")
         def create_customer():

@@ -94,3 +94,19 @@ def test_a_ticket_with_an_unreadable_timestamp_does_not_stop_the_pull(make_udesk
     broken = next(r for r in records if r.native_id == ids[2])
     assert broken.updated_at is None
     assert cursor["updated_at"] is not None  # the cursor moved on the readable tickets
+
+
+def test_customers_are_read_in_full_and_only_changes_handed_over(make_udesk, udesk_router):
+    """GET /open_api_v1/customers?page&page_size (≤ 100; udesk.cn/doc/apiv2/customers) has no
+    "changed since" filter: a second read hands over only the changed and the new customers."""
+    sandbox, connector = udesk_router.sandbox, make_udesk()
+    made = sandbox.add_records("customers", 25)
+    first = [r for batch in connector.stream("customers").read(None) for r in batch.records]
+    assert set(made) <= {r.native_id for r in first}
+    batches = list(connector.stream("customers").read(None))
+    cursor = batches[-1].cursor
+    assert batches[-1].complete
+    sandbox.update_record("customers", made[3])
+    (new,) = sandbox.add_records("customers", 1)
+    again = [r for batch in connector.stream("customers").read(cursor) for r in batch.records]
+    assert sorted(r.native_id for r in again) == sorted([made[3], new])

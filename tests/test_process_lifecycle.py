@@ -162,3 +162,23 @@ def test_hub_serve_reloads_its_config_on_sighup(tmp_path, database_url, redis_ur
             serve.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(serve.pid, signal.SIGKILL)
+
+
+FORKER = textwrap.dedent("""
+    import os, sys, redis
+    from hub.queue import embedded_redis
+    server = embedded_redis(sys.argv[1])
+    child = os.fork()
+    if child == 0:
+        sys.exit(0)          # a forked child exiting normally runs the inherited exit hooks
+    os.waitpid(child, 0)
+    print(server.pid, redis.Redis(unix_socket_path=server.socket_file).ping(), flush=True)
+""")
+
+
+def test_a_forked_child_exiting_does_not_stop_its_parent_s_server(tmp_path):
+    proc = run_python(FORKER, str(tmp_path / "var"))
+    out, _ = proc.communicate(timeout=60)
+    pid, alive = out.split()
+    assert alive == "True", "the child's exit stopped the parent's redis-server"
+    assert gone(int(pid))

@@ -248,3 +248,28 @@ def test_inferred_fields_make_path_typos_warnings_for_other_connectors(tmp_path,
     assert result.exit_code == 0, result.output
     assert (f"warning: {tmp_path}/in.yaml:6 fields.phone: path 'mobile': crm_a.contacts has no field 'mobile'"
             in result.output), result.output
+
+
+def test_declared_sink_fields_check_outbound_keys_offline(tmp_path, database_url, redis_url, db, redis_conn):
+    """WeCom's remark sink declares its payload keys (Sink.fields): a typo is a problem."""
+    out = tmp_path / "remark.out.yaml"
+    out.write_text("direction: outbound\nconnector: wecom\nsink: remark\nfields:\n  remarks: attributes.name\n"
+                   "  description: attributes.city\n", encoding="utf-8")
+    config = tmp_path / "hub.yaml"
+    config.write_text(textwrap.dedent(f"""\
+        hub: {{database_url: "{database_url}", redis_url: "{redis_url}", var_dir: "{tmp_path}/var"}}
+        connectors:
+          wecom_sales:
+            type: wecom
+            config:
+              corp_id: ww7940ea4bcded905f
+              secret: xCzqPc-D6nIbpOCOmLmFmxO8Jij1qzzikEkmKQsVfmk
+              callback_token: HuiliuSandboxToken2026
+              encoding_aes_key: n5DdH2jw55n8m663QuQVH7skdEWtnqRjR1dNie1ti5I
+            sinks:
+              remark: {{mapping: "{out}"}}
+        """), encoding="utf-8")
+    result = check(str(config), "--offline")
+    assert result.exit_code == 2
+    assert f"{out}:5 fields.remarks: payload key 'remarks' is not writable in wecom_sales.remark (did you mean 'remark'?)" in result.output
+    assert "'description'" not in result.output

@@ -97,6 +97,9 @@ class _WeComSink(Sink):
 class RemarkSink(_WeComSink):
     name = "remark"
     description = "set a relation's remark, description, company and remark_mobiles (externalcontact/remark)"
+    #: Every key ``apply`` reads; ``hub check`` refuses an outbound mapping rendering another.
+    fields = {"external_userid": "string", "userid": "string", "remark": "string", "description": "string",
+              "remark_company": "string", "remark_mobiles": "array", "customer_type": "integer"}
 
     def apply(self, payload: dict[str, Any], native_id: str | None) -> WriteResult:
         external_userid, userid = self.relation(payload, native_id)

@@ -8,6 +8,7 @@ Two measurements on one throw-away hub (its database on ``--backend``; Redis fro
 
 1. **The door.** ``gunicorn -w 2`` (sync workers, default settings) serving the hub
    (``wsgi:app``) against the same gunicorn settings serving a bare Flask app
+   (``--threads N`` runs both on gthread workers with N threads each)
    (:func:`bare_app`: one route that reads the body and answers ``success``). Each request
    is a WeCom ``change_external_contact`` callback — signed and AES-encrypted exactly as
    WeCom sends it (``connectors.wecom.sandbox``), a distinct customer every time — that
@@ -154,9 +155,10 @@ connectors:
         self.procs.append(proc)
         return proc
 
-    def gunicorn(self, app: str, port: int, workers: int, chdir: Path, log: str) -> subprocess.Popen:
-        proc = self.start([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{HOST}:{port}", "--chdir", str(chdir),
-                           "--log-level", "warning", app], log)
+    def gunicorn(self, app: str, port: int, args, chdir: Path, log: str) -> subprocess.Popen:
+        threads = ["--threads", str(args.threads)] if args.threads > 1 else []  # gthread workers
+        proc = self.start([sys.executable, "-m", "gunicorn", "-w", str(args.web_workers), *threads, "-b", f"{HOST}:{port}",
+                           "--chdir", str(chdir), "--log-level", "warning", app], log)
         wait_for_port(port, proc)
         return proc
 
@@ -266,7 +268,9 @@ def closed_loop(port: int, payloads: list[bytes], concurrency: int) -> tuple[flo
     return statuses.get(200, 0) / (time.perf_counter() - started), statuses
 
 
-async def _open_loop(port: int, payloads: list[bytes], rate: float, max_in_flight: int) -> dict:
+async def _open_loop(port: int, payloads: list[bytes], rate: float, max_in_flight: int, give_up: float) -> dict:
+    """Send ``payloads`` at ``rate``; what is not sent within ``give_up`` seconds is not sent
+    (a door slower than the rate holds the generator back; it does not queue up for ever)."""
     statuses: dict[int, int] = {}
     slots = asyncio.Semaphore(max_in_flight)
     behind = 0.0
@@ -283,7 +287,11 @@ async def _open_loop(port: int, payloads: list[bytes], rate: float, max_in_fligh
             slots.release()
         statuses[status] = statuses.get(status, 0) + 1
 
+    unsent = 0
     for i, payload in enumerate(payloads):
+        if loop.time() - start > give_up:
+            unsent = len(payloads) - i
+            break
         due = start + i / rate
         delay = due - loop.time()
         if delay > 0:
@@ -293,11 +301,11 @@ async def _open_loop(port: int, payloads: list[bytes], rate: float, max_in_fligh
         tasks.append(asyncio.create_task(one(payload)))
     sent_in = loop.time() - start
     await asyncio.gather(*tasks)
-    return {"statuses": statuses, "seconds": sent_in, "behind": behind}
+    return {"statuses": statuses, "seconds": sent_in, "behind": behind, "sent": len(payloads) - unsent}
 
 
-def open_loop(port: int, payloads: list[bytes], rate: float, max_in_flight: int) -> dict:
-    return asyncio.run(_open_loop(port, payloads, rate, max_in_flight))
+def open_loop(port: int, payloads: list[bytes], rate: float, max_in_flight: int, give_up: float) -> dict:
+    return asyncio.run(_open_loop(port, payloads, rate, max_in_flight, give_up))
 
 
 # -- the two measurements ----------------------------------------------------------------------
@@ -305,8 +313,8 @@ def open_loop(port: int, payloads: list[bytes], rate: float, max_in_flight: int)
 
 def door(hub: Hub, args, callbacks: Callbacks) -> None:
     bare_port, hub_port = free_port(), free_port()
-    hub.gunicorn("webhooks:bare_app()", bare_port, args.web_workers, ROOT / "benchmarks", "bare.log")
-    hub.gunicorn("wsgi:app", hub_port, args.web_workers, ROOT, "web.log")
+    hub.gunicorn("webhooks:bare_app()", bare_port, args, ROOT / "benchmarks", "bare.log")
+    hub.gunicorn("wsgi:app", hub_port, args, ROOT, "web.log")
     for port in (bare_port, hub_port):  # warm up: imports, first connections
         closed_loop(port, callbacks.make(50), args.concurrency)
     before = hub.inbox()
@@ -333,7 +341,7 @@ def sustained(hub: Hub, args, callbacks: Callbacks) -> None:
     port = getattr(hub, "door_port", None)
     if port is None:
         port = free_port()
-        hub.gunicorn("wsgi:app", port, args.web_workers, ROOT, "web.log")
+        hub.gunicorn("wsgi:app", port, args, ROOT, "web.log")
     for i in range(args.workers):
         hub.start([sys.executable, "-m", "hub", "--config", str(hub.config), "worker", "--name", f"bench-{os.getpid()}-{i}"], f"worker{i}.log")
     started = time.monotonic()
@@ -358,9 +366,11 @@ def sustained(hub: Hub, args, callbacks: Callbacks) -> None:
     jobs_before, inbox_before = hub.finished_jobs(), hub.inbox()
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    out = open_loop(port, payloads, args.rate, args.max_in_flight)
-    done.set()
-    sampler.join()
+    try:
+        out = open_loop(port, payloads, args.rate, args.max_in_flight, give_up=args.duration * 2)
+    finally:
+        done.set()
+        sampler.join()
     stopped = time.monotonic()
     at_stop = hub.pending()
     drained = None
@@ -371,8 +381,10 @@ def sustained(hub: Hub, args, callbacks: Callbacks) -> None:
         time.sleep(0.1)
     ok = out["statuses"].get(200, 0)
     print(f"  backlog (pending inbox rows) each ~10 s: {[n for i, (_, n) in enumerate(samples) if i % 10 == 9]}")
-    print(f"sustained: sent {count} callbacks in {out['seconds']:.1f} s = {count / out['seconds']:.1f}/s "
-          f"(target {args.rate:g}/s; generator at most {out['behind']:.2f} s behind schedule); answered 200: {ok} "
+    sent = out["sent"]
+    print(f"sustained: sent {sent} of {count} callbacks in {out['seconds']:.1f} s = {sent / out['seconds']:.1f}/s "
+          f"(target {args.rate:g}/s; generator at most {out['behind']:.2f} s behind schedule"
+          f"{'; the rest not sent: the door could not keep up' if sent < count else ''}); answered 200: {ok} "
           f"{dict(sorted(out['statuses'].items()))}; {hub.inbox() - inbox_before} new inbox rows")
     print(f"sustained: backlog peak {max([n for _, n in samples] + [at_stop])}, {at_stop} at the end of the load, "
           + (f"back to 0 {drained:.1f} s after the load stopped (target <= 10 s)" if drained is not None
@@ -390,6 +402,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16, help="connections in flight in the door rounds")
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn --threads for both servers (1: sync workers)")
     parser.add_argument("--rate", type=float, default=500, help="callbacks per second, sustained")
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--workers", type=int, default=2, help="hub worker processes, sustained")
@@ -401,6 +414,7 @@ def main() -> None:
     except ImportError:
         raise SystemExit("benchmarks/webhooks.py needs gunicorn: pip install -e '.[server]'") from None
     print(f"webhooks benchmark: backend={args.backend}, redis={'given' if args.redis_url else 'embedded'}, "
+          f"gunicorn -w {args.web_workers} {f'--threads {args.threads}' if args.threads > 1 else '(sync)'}, "
           f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     with tempfile.TemporaryDirectory(prefix="hub-hookbench-") as tmp:
         hub = Hub(args.backend, args.pg_url, args.redis_url, tmp)

@@ -370,9 +370,10 @@ class BatchResolver:
         """
         now = utcnow()
         rows = []
-        # In (kind, value) order: two workers claiming overlapping identifiers then wait on
-        # each other's unique-index entries in one order, never in a cycle (a deadlock).
-        for claim in sorted(self.claims, key=lambda c: (c["kind"], c["value"])):
+        # In the order the records gave them (identity ids keep that order: a contact's
+        # "first phone" is the first one seen). Two workers claiming overlapping identifiers
+        # in different orders can deadlock; PostgreSQL then aborts one batch, which is redone.
+        for claim in self.claims:
             rows.append(claim | {"contact_id": self.root(claim["contact_id"]), "created_at": now})
         won: set[tuple[str, str]] = set()
         won.update((k, v) for k, v in insert_ignore_many(self.session, Identity, rows, keys=("kind", "value"),

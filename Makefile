@@ -10,7 +10,7 @@ PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
 .PHONY: demo test venv bench clean lint
 
 # The test plugin (tests/plugins/hub_example) is never installed: the test session exposes
-# it itself (tests/plugins/test_only.py), so `hub connectors` lists only real connectors.
+# it itself (tests/plugins/expose.py), so `hub connectors` lists only real connectors.
 # The uninstall cleans venvs made before that.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

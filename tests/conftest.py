@@ -25,10 +25,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _load_test_plugins():
-    """tests/plugins/test_only.py by path (tests/ is not a package)."""
+    """tests/plugins/expose.py by path (tests/ is not a package)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("hub_test_only_plugins", REPO / "tests" / "plugins" / "test_only.py")
+    spec = importlib.util.spec_from_file_location("hub_test_only_plugins", REPO / "tests" / "plugins" / "expose.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -43,7 +43,7 @@ _early = [_test_plugins.activate()]
 
 def pytest_configure(config):
     """The example plugin is discoverable for this session only: it is never pip-installed,
-    so a normal install (``make demo``) does not list it (tests/plugins/test_only.py)."""
+    so a normal install (``make demo``) does not list it (tests/plugins/expose.py)."""
     if not getattr(config, "_hub_test_plugins", None):
         config._hub_test_plugins = _early.pop() if _early else _test_plugins.activate()
 

@@ -256,7 +256,7 @@ def test_gunicorn_serves_the_wsgi_entry(tmp_path, redis_url, database_url):
 # --- test plugins stay out of a normal install ------------------------------------------------
 
 def test_a_normal_install_does_not_list_the_example_plugin():
-    """The test session exposes the example plugin itself (tests/plugins/test_only.py); the
+    """The test session exposes the example plugin itself (tests/plugins/expose.py); the
     installed environment — what `make demo` runs in — must not know it."""
     test_paths = {p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
     env = {**os.environ}

@@ -45,6 +45,12 @@ class _Where:
             return f"{self.file}:1 {'.'.join(map(str, path))}"
         return self.located.where(path)
 
+    def setting(self, key: str, env: str) -> str:
+        """Where ``hub.<key>`` comes from: its line, or the environment variable / default."""
+        if self.located is not None and ("hub", key) in self.located.lines:
+            return self("hub", key)
+        return f"{self.file}:1 hub.{key} (from ${env} or the default)"
+
 
 def one_line(exc: BaseException) -> str:
     """An exception as one line: the driver's first line, never a traceback."""
@@ -74,14 +80,14 @@ def check_database(runtime: Any, where: _Where, report: Report) -> bool:
     except Exception as exc:  # any driver / URL error: one line
         from hub.logs import mask as scrub
 
-        report.problems.append(f"{where('hub', 'database_url')}: cannot reach the hub database: {scrub(one_line(exc))}")
+        report.problems.append(f"{where.setting('database_url', 'HUB_DATABASE_URL')}: cannot reach the hub database: {scrub(one_line(exc))}")
         return False
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
     if current is None:
-        report.problems.append(f"{where('hub', 'database_url')}: the hub database {shown} has no tables: run `hub init`")
+        report.problems.append(f"{where.setting('database_url', 'HUB_DATABASE_URL')}: the hub database {shown} has no tables: run `hub init`")
         return False
     if current != head:
-        report.problems.append(f"{where('hub', 'database_url')}: the hub database {shown} is at migration {current}, "
+        report.problems.append(f"{where.setting('database_url', 'HUB_DATABASE_URL')}: the hub database {shown} is at migration {current}, "
                                f"this hub needs {head}: run `hub init`")
         return False
     report.ok.append(f"database: {shown} (migration {current})")
@@ -98,7 +104,7 @@ def check_redis(runtime: Any, where: _Where, report: Report) -> bool:
     except Exception as exc:
         from hub.logs import mask as scrub
 
-        report.problems.append(f"{where('hub', 'redis_url')}: cannot reach Redis: {scrub(one_line(exc))}")
+        report.problems.append(f"{where.setting('redis_url', 'HUB_REDIS_URL')}: cannot reach Redis: {scrub(one_line(exc))}")
         return False
     finally:
         pass

@@ -27,6 +27,7 @@ from connectors.wecom.webhook import WeComWebhook
 from connectors.wecom.archive.backends import ArchiveUnavailable, backend_for
 from connectors.wecom.archive.keys import KeyError_, KeyRing
 from connectors.wecom.archive.stream import ChatMessagesStream
+from connectors.wecom.bridge import UnionidBridgeSink
 from connectors.wecom.groups import GroupChatsStream
 from connectors.wecom.members import UnassignedStream
 from connectors.wecom.messages import MessageResultsStream, MessagesSink, WelcomeSink
@@ -61,6 +62,7 @@ class WeComConnector(Connector):
         "transfers": TransfersSink,
         "welcome": WelcomeSink,
         "messages": MessagesSink,
+        "unionid_bridge": UnionidBridgeSink,
     }
     webhook = WeComWebhook
     #: Defaults; an instance's own (configurable) limits are on ``self.rate_limits``.

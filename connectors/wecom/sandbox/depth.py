@@ -48,7 +48,7 @@ def init(sb: "WeComSandbox") -> None:
     sb.received: dict[tuple[str, str], int] = {}
     sb.app_type = "agency"
     sb.pending_ids: dict[str, str] = {}
-    for key in ("welcome", "messages"):
+    for key in ("welcome", "messages", "unionid_bridge"):
         sb._effects.setdefault(key, [])
 
 
@@ -309,6 +309,8 @@ def sample_payload(sb: "WeComSandbox", sink: str) -> dict[str, Any]:
         ext, _, userid = relation.partition(":")
         return {"welcome_code": issue_welcome_code(sb, relation), "text": "您好，我是张三，欢迎咨询少儿编程体验课！",
                 "userid": userid, "external_userid": ext}
+    if sink == "unionid_bridge":  # a Mini Program member who is not a customer yet
+        return {"unionid": "o" + os.urandom(13).hex(), "openid": "oMini" + os.urandom(10).hex(), "subject_type": 0}
     if sink == "messages":
         ext = sb.add_customer("lisi").partition(":")[0]
         return {"sender": "lisi", "external_userid": [ext], "text": "春季班开课提醒：本周六上午十点，记得带上电脑。"}
@@ -336,6 +338,9 @@ def sample_contacts(sb: "WeComSandbox", sink: str) -> list[dict[str, Any]] | Non
             event = {"welcome_code": issue_welcome_code(sb, relation), "state": state, "userid": userid, "external_userid": ext}
             out.append(canonical_view(None, event=event))
         return out
+    if sink == "unionid_bridge":
+        return [canonical_view(3002, attributes={"name": "小程序会员", "wechat_openid": "oMiniSample01"},
+                               identities={"wechat_unionid": ["oUnionSampleNotACustomer01"]}, changed=["identities"])]
     if sink in ("messages", "tags"):
         owner = "lisi" if sink == "messages" else "zhangsan"
         ext = sb.add_customer(owner).partition(":")[0]
@@ -510,6 +515,7 @@ def register(sb: "WeComSandbox", bp, route: Callable, Fail: type, ok: Callable, 
             return ok(external_userid=ext)
         if idconvert:
             pending = sb.pending_ids.setdefault(unionid, "p" + os.urandom(12).hex())
+            sb.record_effect("unionid_bridge", {"unionid": unionid, "pending_id": pending})
             return ok(pending_id=pending)
         raise Fail(84061, "not external contact")
 

@@ -43,6 +43,10 @@ def write_config(tmp_path, database_url: str, redis_url: str, wecom_config: dict
         mapping: "{MAPPINGS / 'wecom.welcome.out.yaml'}"
         sources: []
         mode: live
+      unionid_bridge:
+        mapping: "{MAPPINGS / 'wecom.unionid_bridge.out.yaml'}"
+        sources: []
+        mode: live
 """ if welcome else ""
     path = tmp_path / "hub.yaml"
     path.write_text(
@@ -369,3 +373,39 @@ def test_departed_owners_and_mass_message_results_reach_the_timeline(make_hub):
     sync_inline(runtime, WECOM, "message_results")
     results = [e for e in events_of(runtime, contact_of(runtime, "wecom_external_userid", customer)) if e.kind == "wecom_message"]
     assert [(e.data["sent"], e.summary) for e in results] == [(True, "群发消息已发送（张三）：春季班开课提醒")]
+
+
+def test_a_members_unionid_joins_the_wecom_customer_through_the_bridge(make_hub):
+    """A Mini Program member known by unionid (WeCom no longer returns unionids for most
+    customers): the bridge's match finds the customer, the relation is stored and processed
+    like a scanned one, and the member's contact gains the WeCom id; a member who is not a
+    customer gets a pending_id instead."""
+    from hub.pipeline.deliver import deliver
+    from hub.store.models import ContactAttribute
+
+    runtime, wecom = make_hub()
+    ext, customer = next((e, c) for e, c in wecom.customers.items() if c.get("unionid") and any(x == e for x, _ in wecom.relations))
+    with runtime.db.session() as s:
+        s.execute(Contact.__table__.insert(), [{"id": 501}, {"id": 502}])
+        s.execute(Identity.__table__.insert(), [
+            {"kind": "wechat_unionid", "value": customer["unionid"], "contact_id": 501, "connector": "members"},
+            {"kind": "wechat_unionid", "value": "oNotACustomerYet000000000000", "contact_id": 502, "connector": "members"}])
+        s.execute(ContactAttribute.__table__.insert(), [
+            {"contact_id": 501, "name": "wechat_openid", "value": "oMini501", "connector": "members"},
+            {"contact_id": 502, "name": "wechat_openid", "value": "oMini502", "connector": "members"}])
+        s.execute(OutboxRow.__table__.insert(), [
+            {"connector": WECOM, "sink": "unionid_bridge", "contact_id": cid, "origin": "members", "idempotency_key": f"bridge:{cid}",
+             "payload": {"unionid": unionid, "openid": f"oMini{cid}"}, "payload_hash": f"{cid:064d}", "status": "pending"}
+            for cid, unionid in ((501, customer["unionid"]), (502, "oNotACustomerYet000000000000"))])
+        ids = list(s.scalars(select(OutboxRow.id).where(OutboxRow.sink == "unionid_bridge").order_by(OutboxRow.id)))
+    matched: list[int] = []
+    deliver(runtime, ids, on_matched=matched.extend)
+    with runtime.db.session() as s:
+        states = dict(s.execute(select(OutboxRow.contact_id, OutboxRow.status).where(OutboxRow.id.in_(ids))).all())
+        pending_native = s.scalar(select(OutboxRow.native_id).where(OutboxRow.contact_id == 502))
+    assert states == {501: "matched", 502: "delivered"}
+    assert pending_native.startswith("pending:") and runtime.connector(WECOM).state.get("unionid_pending:oNotACustomerYet000000000000")
+    run_inline(runtime, inbox_ids=matched)
+    assert contact_of(runtime, "wecom_external_userid", ext) == 501
+    timeline = events_of(runtime, 501)
+    assert any(e.kind == "wecom_friend_added" for e in timeline)  # the relation, as the scan would bring it

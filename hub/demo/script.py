@@ -128,6 +128,11 @@ class Hub:
         mark = self.last_id(Run)
         for stream in streams:
             enqueue_pull(self.runtime, instance, stream)
+        return self.wait_pulls(instance, streams, mark, step=step)
+
+    def wait_pulls(self, instance: str, streams: tuple[str, ...], mark: int, *, step: str) -> list[Run]:
+        """Wait for a pull of each stream started after run ``mark`` (queued by us or by the
+        hub itself, e.g. after a push that carried only an id) and what it caused."""
         deadline = time.monotonic() + self.timeout
         while True:
             with self.runtime.db.session() as s:
@@ -216,13 +221,20 @@ def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -
     crm_before = crm.max_id(crm_path)
     contacts_before = hub.contacts()
     for hhmm, person, form in LEADS:
-        control.feiyu.new_lead(created=day.at(hhmm).isoformat(), telephone=person.mobile, name=person.name,
-                               gender=person.gender, province_name=person.province, city_name=person.city, module_name=form)
-    hub.pull(FEIYU, "leads", step=step)
+        lead = control.feiyu.new_lead(created=day.at(hhmm).isoformat(), telephone=person.mobile, name=person.name,
+                                      gender=person.gender, province_name=person.province, city_name=person.city,
+                                      module_name=form)
+        # Feiyu's lead-push rule posts it at once (id/telphone/create_time, Signature/Timestamp/Access-Token).
+        answer = control.feiyu.push_lead(clue_id=lead["clue_id"], url=f"{base_url}/webhooks/{FEIYU}",
+                                         token=runtime.config.connectors[FEIYU].config["push_token"])
+        if answer["status"] != 200:
+            raise DemoFailed(f"{step}: the hub refused Feiyu's signed lead push: {answer}")
+    hub.settle(step)
+    hub.pull(FEIYU, "leads", step=step)  # the pull reconciles what was pushed: same leads, nothing new
     hub.pull(CRM, "rows", step=step)  # the rows the hub just wrote come back with their CRM ids
     new_rows = crm.rows_since(crm_path, crm_before)
     ids = [r["id"] for r in new_rows]
-    echo(f"{LEADS[0][0]}  飞鱼     {len(LEADS)} 条新线索（{'、'.join(p.name for _, p, _ in LEADS)}）→ {hub.contacts() - contacts_before} 个新联系人"
+    echo(f"{LEADS[0][0]}  飞鱼     {len(LEADS)} 条新线索推送（验签）+ 拉取核对（{'、'.join(p.name for _, p, _ in LEADS)}）→ {hub.contacts() - contacts_before} 个新联系人"
          f" → CRM 新增 {len(new_rows)} 行" + (f"（id {ids[0]}–{ids[-1]}）" if ids else ""))
     if len(new_rows) != len(LEADS):
         raise DemoFailed(f"{step}: expected {len(LEADS)} new CRM rows, found {len(new_rows)}")
@@ -233,9 +245,15 @@ def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -
     for hhmm, direction, who, answered, talk, agent in CALLS:
         number = who.mobile if isinstance(who, Person) else who
         where = {"province": who.province.rstrip("省市"), "city": who.city.rstrip("市")} if isinstance(who, Person) else {}
-        control.clink.new_call(direction=direction, customer_number=number, start=day.at(hhmm).isoformat(),
-                               answered=answered, talk_seconds=talk, agent=agent, **where)
-    hub.pull(CLINK, "cdr_outbound", "cdr_inbound", step=step)
+        call = control.clink.new_call(direction=direction, customer_number=number, start=day.at(hhmm).isoformat(),
+                                      answered=answered, talk_seconds=talk, agent=agent, **where)
+        # Clink's hang-up push: unsigned cdr_* form fields to a URL carrying the instance's secret token.
+        answer = control.clink.push_hangup(unique_id=call["uniqueId"], url=f"{base_url}/webhooks/{CLINK}",
+                                           token=runtime.config.connectors[CLINK].config["push_token"])
+        if answer["status"] != 200:
+            raise DemoFailed(f"{step}: the hub refused Clink's hang-up push: {answer}")
+    hub.settle(step)
+    hub.pull(CLINK, "cdr_outbound", "cdr_inbound", step=step)  # reconciles the pushes (province, city, recording)
     events = [e for e in hub.events_since(mark) if e.kind == "call" and e.connector == CLINK]
     leads = {_contact_of(runtime, f"phone:{p.e164}") for p in PEOPLE}
     outbound = [c for c in CALLS if c[1] == "outbound"]
@@ -260,8 +278,14 @@ def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -
             raise DemoFailed(f"{step}: the hub refused WeCom's add_external_contact callback: {answer}")
     hub.settle(step)
     sample_before_scan = _contact_of(runtime, f"phone:{SAMPLE.e164}")
+    # The door read each new friend in full (externalcontact/get) with the callback, so the
+    # remark mobile already put the WeCom customer on the lead's contact.
+    joined = sum(1 for _, p in FRIENDS if _contact_of(runtime, f"wecom_external_userid:{relations[p.mobile].partition(':')[0]}")
+                 == _contact_of(runtime, f"phone:{p.e164}"))
     echo(f"{FRIENDS[0][0]}  企业微信 {len(FRIENDS)} 位线索扫渠道活码（state={code['state']}）加了销售张三 → "
-         f"加好友回调验签、解密后入库（/webhooks/{WECOM}）")
+         f"加好友回调验签、解密后即时读取客户详情 → 按备注手机号归入线索 {joined} 位（/webhooks/{WECOM}）")
+    if joined != len(FRIENDS):
+        raise DemoFailed(f"{step}: only {joined} of {len(FRIENDS)} new WeCom friends joined their lead by remark mobile at the callback")
     welcome_text = runtime.config.lookups["wecom_welcome_by_state"][CHANNEL_STATE]
     welcomes = [w for w in control.wecom.effects(sink="welcome") if w["text"] == welcome_text]
     echo(f"{FRIENDS[0][0]}  企业微信 渠道活码的欢迎语随回调即时发出 {len(welcomes)} 条（WelcomeCode 20 秒有效，不排队）："
@@ -309,8 +333,14 @@ def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -
     for hhmm, status, label in (("15:05", "solving", "解决中"), ("16:10", "solved", "已解决")):
         step = f"{hhmm} Udesk"
         control.udesk.update_ticket(ticket_id=ticket["id"], status=status, at=day.at(hhmm).isoformat())
-        hub.pull(UDESK, "tickets", step=step)
-        echo(f"{hhmm}  Udesk    工单 #{ticket['id']} → {label} → ticket_updated")
+        # The ticket trigger posts only {"ticket_id"}: the hub queues a tickets pull itself.
+        mark = hub.last_id(Run)
+        answer = control.udesk.push_trigger(ticket_id=ticket["id"], url=f"{base_url}/webhooks/{UDESK}",
+                                            token=runtime.config.connectors[UDESK].config["webhook_token"])
+        if answer["status"] != 200:
+            raise DemoFailed(f"{step}: the hub refused Udesk's ticket-trigger push: {answer}")
+        hub.wait_pulls(UDESK, ("tickets",), mark, step=step)
+        echo(f"{hhmm}  Udesk    工单 #{ticket['id']} → {label} → 触发器推送工单号 → 汇流即时拉取 → ticket_updated")
 
     # 16:30 — she pays for the course: the CRM upgrades her; two other customers change tier.
     step = "16:30 CRM 等级"
@@ -352,8 +382,10 @@ def _forged_pushes(base_url: str) -> list[tuple[str, int, str]]:
          b'{"id": 7301234567000000001, "telphone": "13900000001", "create_time": ' + now.encode() + b'}'),
         ("天润", "POST", f"/webhooks/{CLINK}", {}, {"Content-Type": "application/json", "X-Hub-Timestamp": now,
                                                    "X-Hub-Signature": "0" * 64}, b'{"cdr_id": "x"}'),
+        ("天润挂机", "POST", f"/webhooks/{CLINK}", {"token": "wrong-token"}, {"Content-Type": "application/x-www-form-urlencoded"},
+         b"cdr_main_unique_id=x&cdr_customer_number=13900000001&cdr_call_type=1"),
         ("Udesk", "POST", f"/webhooks/{UDESK}", {"token": "wrong-token"}, {"Content-Type": "application/json"},
-         b'{"action": "Ticket_create", "message": {"id": 1}}'),
+         b'{"action": "Customer_update", "message": {"id": 1, "cellphones": [{"id": 1, "content": "13900000001"}]}}'),
     ]
     out = []
     for who, method, path, params, headers, body in tries:

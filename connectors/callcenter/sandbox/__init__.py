@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
+import requests
 from flask import Blueprint, jsonify, request
 
 from hub.connector.records import WebhookRequest
@@ -51,7 +52,7 @@ def clink_error(status: int, code: str, message: str):
 
 
 class ClinkSandbox(Sandbox):
-    control_methods = ("add_records", "update_record", "new_call")
+    control_methods = ("add_records", "update_record", "new_call", "push_hangup")
 
     def __init__(self, seed: int = 7) -> None:
         self.rng = random.Random(seed)
@@ -147,7 +148,7 @@ class ClinkSandbox(Sandbox):
     def hangup_fields(self, row: Mapping[str, Any]) -> dict[str, str]:
         """``row`` as Clink's hang-up push sends it: ``cdr_*`` form fields, Unix-second times
         (the fields public ``tianrun_notify_call_end`` handlers read)."""
-        status = "28" if row["bridgeTime"] else ("21" if row["callType"] != "1" else "24")
+        status = str(row.get("statusCode") or ("28" if row["bridgeTime"] else "21"))
         return {
             "cdr_main_unique_id": row["uniqueId"], "cdr_enterprise_id": ENTERPRISE_ID,
             "cdr_customer_number": row["customerNumber"], "cdr_customer_area_code": row["customerNumber"][:3],
@@ -167,6 +168,16 @@ class ClinkSandbox(Sandbox):
         return WebhookRequest(method="POST", path="/webhooks/clink",
                               headers={"Content-Type": "application/x-www-form-urlencoded"},
                               args={"token": config.get("push_token") or ""}, body=body, remote_addr="47.95.1.10")
+
+    def push_hangup(self, unique_id: str, url: str, token: str = PUSH_TOKEN) -> dict[str, Any]:
+        """Clink posts the hang-up push of call ``unique_id`` to ``url`` (``?token=`` appended),
+        as form fields; returns the receiver's answer."""
+        row = next((rows[unique_id] for rows in self.cdrs.values() if unique_id in rows), None)
+        if row is None:
+            raise ValueError(f"no call {unique_id!r}")
+        sep = "&" if "?" in url else "?"
+        resp = requests.post(f"{url}{sep}{urlencode({'token': token})}", data=self.hangup_fields(row), timeout=10)
+        return {"status": resp.status_code, "body": resp.text[:200]}
 
     def signed_push(self, config: Mapping[str, Any]) -> WebhookRequest:
         row = self.add_cdr("cdr_inbound", self._next_start())

@@ -30,6 +30,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Mapping
 
+import requests
 from flask import Blueprint, jsonify, request
 
 from hub.connector.records import WebhookRequest
@@ -56,7 +57,8 @@ MAX_PAGE_SIZE = 100
 
 
 class FeiyuSandbox(Sandbox):
-    control_methods = ("add_records", "update_record", "new_lead", "fill_late_fields", "fail_refresh", "age_refresh_token")
+    control_methods = ("add_records", "update_record", "new_lead", "fill_late_fields", "fail_refresh", "age_refresh_token",
+                       "push_lead")
 
     def __init__(self, api: str = "marketing") -> None:
         self.api = api
@@ -183,6 +185,12 @@ class FeiyuSandbox(Sandbox):
         ts = timestamp or str(int(time.time()))
         return {"Content-Type": "application/json", "Access-Token": token, "Timestamp": ts,
                 "Signature": push_signature(str(clue_id), token, ts)}
+
+    def push_lead(self, clue_id: str, url: str, token: str = PUSH_TOKEN) -> dict[str, Any]:
+        """The lead-push rule posts lead ``clue_id`` to ``url``, signed; returns the receiver's answer."""
+        body = json.dumps(self.push_body(str(clue_id)), ensure_ascii=False).encode()
+        resp = requests.post(url, data=body, headers=self.push_headers(str(clue_id), token), timeout=10)
+        return {"status": resp.status_code, "body": resp.text[:200]}
 
     def signed_push(self, config: Mapping[str, Any]) -> WebhookRequest:
         clue_id = self.add_lead()

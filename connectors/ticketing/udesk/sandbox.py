@@ -14,6 +14,7 @@ from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
+import requests
 from flask import Blueprint, jsonify, request
 
 from hub.connector.records import WebhookRequest
@@ -46,7 +47,7 @@ def _fmt(dt: datetime) -> str:
 
 class UdeskSandbox(Sandbox):
     rate_limit_per_minute = 60
-    control_methods = ("add_records", "update_record", "open_ticket", "update_ticket", "replay_next")
+    control_methods = ("add_records", "update_record", "open_ticket", "update_ticket", "replay_next", "push_trigger")
 
     def __init__(self, seed: int = 11) -> None:
         self.rng = random.Random(seed)
@@ -188,6 +189,14 @@ class UdeskSandbox(Sandbox):
         the ticket's fields (``whole``) or just ``{"ticket_id": …}``."""
         body = {"ticket": dict(ticket)} if whole else {"ticket_id": ticket["id"]}
         return json.dumps(body, ensure_ascii=False).encode()
+
+    def push_trigger(self, ticket_id: int, url: str, token: str = WEBHOOK_TOKEN, whole: bool = False) -> dict[str, Any]:
+        """A ticket trigger fires: its HTTP-request action posts the admin's body (only
+        ``{"ticket_id"}``, or the whole ticket) to ``url?token=…``; returns the receiver's answer."""
+        body = self.trigger_body(self.tickets[int(ticket_id)], whole=whole)
+        sep = "&" if "?" in url else "?"
+        resp = requests.post(f"{url}{sep}token={token}", data=body, headers={"Content-Type": "application/json"}, timeout=10)
+        return {"status": resp.status_code, "body": resp.text[:200]}
 
     def signed_push(self, config: Mapping[str, Any]) -> WebhookRequest:
         (tid,) = self.add_records("tickets", 1)

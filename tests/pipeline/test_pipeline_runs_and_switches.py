@@ -3,8 +3,10 @@ UI gets no pulls and no writes until it is switched back on — without a restar
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hub.pipeline.inline import run_inline, sync_inline
 from hub.pipeline.pull import SwitchedOff, pull
@@ -13,6 +15,7 @@ from hub.pipeline.scheduler import due_pulls
 from hub.pipeline.switches import deliverable, is_switched_off, set_switch, switched_off
 from hub.queue import get_queue
 from hub.store.models import AuditEntry, OutboxRow, Run
+from hub.store.types import utcnow
 from hub.web import create_app
 
 
@@ -53,7 +56,8 @@ def test_rows_that_were_not_due_are_not_counted(make_hub):
     hub.b.fail_writes(500, times=2)
     sync_inline(hub.runtime, "crm_a", "contacts")
     before = runs(hub.runtime.db, "deliver")[0].counts
-    with hub.runtime.db.session() as s:
+    with hub.runtime.db.session() as s:  # full jitter may have drawn ~0 s: make both wait for sure
+        s.execute(update(OutboxRow).values(next_attempt_at=utcnow() + timedelta(hours=1)))
         ids = list(s.scalars(select(OutboxRow.id)))
     run_inline(hub.runtime, outbox_ids=ids)  # both wait for their backoff: not this sweep's work
     assert runs(hub.runtime.db, "deliver")[0].counts == before == {"retrying": 2}

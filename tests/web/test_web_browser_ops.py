@@ -131,3 +131,43 @@ def test_a_calls_detail_reads_in_chinese_with_the_owner_by_name(live_server, tok
     assert "张三" in friend.locator("tr[data-field=userid] td").inner_text()
     page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar belongs at the top of a full-page shot
     shoot(page, "event-detail")
+
+
+def test_admin_reviews_held_writes_and_releases_them(live_server, tokens, page, shoot, app):
+    from test_web_ops import hold_writes
+
+    from hub.store.models import OutboxRow
+
+    runtime = app.extensions["hub"]
+    first, second = hold_writes(runtime)
+    sign_in(page, live_server, tokens["admin"])
+    page.click(".nav >> text=待写入")
+    page.wait_for_url(re.compile(r"/writes$"))
+    held = page.locator("form[data-held-target='udesk_main.tickets']")
+    assert held.locator("tr[data-write]").count() == 2
+    assert "跟进客户：林晓雯" in held.inner_text() and "139****5678" in held.inner_text()
+    assert held.locator(f"tr[data-write='{first}']").get_attribute("data-action") == "create"
+    shoot(page, "writes")
+
+    held.locator(f"input[name=id][value='{first}']").check()
+    page.once("dialog", lambda dialog: dialog.accept())
+    held.locator("button[value=approve]").click()
+    page.wait_for_selector(".flash-ok")
+    assert "已放行 udesk_main.tickets 的 1 条写入" in page.locator(".flash-ok").inner_text()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button[data-approve-all='udesk_main.tickets']")
+    page.wait_for_selector("tr[data-target='udesk_main.tickets'][data-holding='0']")
+    with runtime.db.session() as s:
+        assert {s.get(OutboxRow, i).status for i in (first, second)} == {"pending"}
+
+
+def test_operator_discards_a_dead_letter(live_server, tokens, page):
+    sign_in(page, live_server, tokens["operator"])
+    page.goto(f"{live_server}/deadletters")
+    ref = page.locator("tr[data-ref]").first.get_attribute("data-ref")
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.click(f"button[data-discard='{ref}']")
+    page.wait_for_selector(".flash-ok")
+    assert "已丢弃" in page.locator(".flash-ok").inner_text() and "不再重试" in questions[0]
+    assert page.locator(f"tr[data-ref='{ref}']").count() == 0

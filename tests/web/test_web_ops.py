@@ -238,3 +238,93 @@ def test_stored_errors_are_explained_in_the_readers_language(error, zh):
 def test_search_and_contact_pages_still_mask(app, tokens):
     client = signed_in(app, tokens["support"])
     assert NAME in text_of(client.get(f"/?q={PHONE}"))
+
+
+# -- held writes (preview sinks) and dead-letter discard -----------------------------------------------
+def hold_writes(runtime) -> list[int]:
+    """Two writes a preview sink holds for 林晓雯 and 王磊 — a create and an update — as the
+    processor leaves them (status ``held``) until someone approves."""
+    from hub.pipeline.hashing import payload_hash
+    from hub.store.models import Contact, OutboxRow
+
+    ids = []
+    with runtime.db.session() as s:
+        people = {c.display_name: c.id for c in s.scalars(select(Contact).where(Contact.display_name.in_([NAME, "王磊"])))}
+        for n, (name, native) in enumerate(((NAME, None), ("王磊", "20007"))):
+            payload = {"subject": f"跟进客户：{name}", "priority": "标准",
+                       "customer": {"nick_name": name, "cellphone": "+8613912345678" if name == NAME else "+8613700001111"}}
+            row = OutboxRow(connector="udesk_main", sink="tickets", contact_id=people[name], origin="feiyu_ads",
+                            idempotency_key=f"test-held-{n}", payload=payload, payload_hash=payload_hash(payload),
+                            native_id=native, status="held")
+            s.add(row)
+            s.flush()
+            ids.append(row.id)
+    return ids
+
+
+def test_held_writes_page_shows_what_would_be_written_masked(app, tokens):
+    ids = hold_writes(app.extensions["hub"])
+    client = signed_in(app, tokens["operator"])
+    page = text_of(client.get("/writes"))
+    assert 'data-held-target="udesk_main.tickets"' in page
+    assert f'data-write="{ids[0]}" data-action="create"' in page and f'data-write="{ids[1]}" data-action="update"' in page
+    assert "跟进客户：林晓雯" in page and "139****5678" in page and PHONE not in page
+    assert 'data-target="udesk_main.tickets" data-holding="1"' in page
+    assert "放行所选" not in page  # operators look; admins decide
+
+
+def test_admins_release_or_discard_held_writes_and_approve_a_sink(app, tokens, redis_conn):
+    from hub.store.models import OutboxRow
+
+    runtime = app.extensions["hub"]
+    first, second = hold_writes(runtime)
+    operator = signed_in(app, tokens["operator"])
+    assert operator.post("/writes/approve", data={"csrf": "t", "target": "udesk_main.tickets", "action": "approve",
+                                                  "id": str(first)}).status_code == 403
+    admin = signed_in(app, tokens["admin"])
+    assert admin.post("/writes/approve", data={"target": "udesk_main.tickets", "action": "approve", "id": str(first)}).status_code == 400
+    assert admin.post("/writes/approve", data={"csrf": "t", "target": "udesk_main.tickets", "action": "x"}).status_code == 400
+    admin.post("/writes/approve", data={"csrf": "t", "target": "udesk_main.tickets", "action": "approve", "id": str(first)})
+    admin.post("/writes/approve", data={"csrf": "t", "target": "udesk_main.tickets", "action": "discard", "id": str(second)})
+    with runtime.db.session() as s:
+        assert s.get(OutboxRow, first).status == "pending" and s.get(OutboxRow, second).status == "discarded"
+    page = text_of(admin.get("/writes"))
+    assert "已放行 udesk_main.tickets 的 1 条写入" in page and "已丢弃 udesk_main.tickets 的 1 条写入" in page
+    # an id that is not held there is refused with the reason, not a 500
+    admin.post("/writes/approve", data={"csrf": "t", "target": "udesk_main.tickets", "action": "approve", "id": str(second)})
+    assert "not held writes" in text_of(admin.get("/writes"))
+    # release all and approve: the sink stops holding
+    admin.post("/writes/approve", data={"csrf": "t", "target": "udesk_main.tickets", "action": "approve_all"})
+    assert 'data-target="udesk_main.tickets" data-holding="0"' in text_of(admin.get("/writes"))
+    admin.post("/writes/revoke", data={"csrf": "t", "target": "udesk_main.tickets"})
+    assert "udesk_main.tickets 已恢复预览" in text_of(admin.get("/writes"))
+    from hub.pipeline.preview import approved_sinks
+
+    with runtime.db.session() as s:
+        assert ("udesk_main", "tickets") not in approved_sinks(s)
+    with runtime.db.session() as s:
+        actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions == ["outbox.approve", "outbox.discard", "outbox.approve", "outbox.revoke"]
+    audit_page = text_of(admin.get("/audit"))
+    assert "批准写入 udesk_main.tickets，放行 1 条" in audit_page and "撤销了对 udesk_main.tickets 的写入批准" in audit_page
+
+
+def test_dead_letters_can_be_discarded_and_replay_reports_as_before(app, tokens):
+    runtime = app.extensions["hub"]
+    with runtime.db.session() as s:
+        rejected = s.scalars(select(InboxRow).where(InboxRow.status == "rejected")).one()
+    ref = f"inbox:{rejected.id}"
+    operator = signed_in(app, tokens["operator"])
+    assert signed_in(app, tokens["support"]).post("/deadletters/discard", data={"csrf": "t", "one": ref}).status_code == 403
+    assert operator.post("/deadletters/discard", data={"one": ref}).status_code == 400  # no CSRF token
+    resp = operator.post("/deadletters/discard", data={"csrf": "t", "one": ref})
+    assert resp.status_code == 302
+    with runtime.db.session() as s:
+        assert s.get(InboxRow, rejected.id).status == "discarded"
+        (entry,) = s.scalars(select(AuditEntry).where(AuditEntry.action == "dlq.discard"))
+    assert entry.target == ref
+    page = text_of(operator.get("/deadletters"))
+    assert "已丢弃：写出 0 条，读入 1 条" in page and f'data-ref="{ref}"' not in page
+    again = operator.post("/deadletters/discard", data={"csrf": "t", "one": ref})  # gone already: said so, no 500
+    assert again.status_code == 302 and "flash-error" in text_of(operator.get("/deadletters"))
+    assert "丢弃了死信：读入记录 #" in text_of(signed_in(app, tokens["admin"]).get("/audit"))

@@ -514,15 +514,135 @@ def deadletters():
 def replay():
     from hub.pipeline.deadletters import replay as do_replay
 
-    one = request.form.get("one")
-    refs = [one] if one else [r for r in request.form.getlist("ref") if r]
+    refs = _dead_refs()
     if refs:
-        try:
-            counts = do_replay(_runtime(), refs, actor=current_principal().actor)
-            flash(t("dlq.replayed", **counts), "ok")
+        try:  # re-rendered from the current mapping, unless "as it was" is ticked
+            counts = do_replay(_runtime(), refs, actor=current_principal().actor, as_was=request.form.get("as_was") == "1")
         except ValueError as exc:
             flash(str(exc), "error")
+        else:
+            flash(t("dlq.replayed", outbox=counts["outbox"], inbox=counts["inbox"]), "ok")
+            if counts.get("superseded"):
+                flash(t("dlq.superseded", n=len(counts["superseded"])), "ok")
+            for row_id, message in sorted((counts.get("failed") or {}).items()):
+                flash(t("dlq.still_failing", ref=f"outbox:{row_id}", reason=reason(message)), "error")
     return redirect(url_for("ui.deadletters"))
+
+
+def _dead_refs() -> list[str]:
+    """The dead letters a form names: one button's ``one``, or the ticked ``ref`` boxes."""
+    one = request.form.get("one")
+    return [one] if one else [r for r in request.form.getlist("ref") if r]
+
+
+@bp.route("/deadletters/discard", methods=["POST"])
+@requires("operator")
+def discard_dead():
+    """Give up on dead letters (kept for the record, no longer listed); audited per row."""
+    from hub.pipeline.deadletters import discard
+
+    refs = _dead_refs()
+    if refs:
+        try:
+            counts = discard(_runtime(), refs, actor=current_principal().actor)
+        except ValueError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(t("dlq.discarded", outbox=counts["outbox"], inbox=counts["inbox"]), "ok")
+    return redirect(url_for("ui.deadletters"))
+
+
+# -- held writes (preview sinks) -------------------------------------------------------------------
+@bp.route("/writes")
+@requires("operator")
+def pending_writes():
+    """待写入: every sink's mode and approval, and the writes preview sinks hold, rendered."""
+    from hub.pipeline.preview import held_writes, sink_previews
+    from hub.web.pii import mask_value
+
+    rt = _runtime()
+    held = held_writes(rt.db, limit=500)
+    # the sinks this config writes to, and any other that holds rows or was approved
+    previews = [p for p in sink_previews(rt)
+                if p.held or p.approved_at or p.sink in getattr(rt.config.connectors.get(p.instance), "sinks", {})]
+    by_target: dict[str, list] = {}
+    for w in held:
+        by_target.setdefault(f"{w.instance}.{w.sink}", []).append(w)
+    ids = {w.contact_id for w in held if w.contact_id is not None}
+    with rt.db.session() as s:
+        from sqlalchemy import select
+
+        from hub.store.models import Contact
+
+        names = dict(s.execute(select(Contact.id, Contact.display_name).where(Contact.id.in_(ids))).all()) if ids else {}
+    names = {cid: mask_value(name) for cid, name in names.items()}
+    payloads = {w.id: _flat(mask_value(w.payload)) for w in held}
+    return render_template("writes.html", previews=previews, by_target=by_target, names=names, payloads=payloads,
+                           shown=len(held))
+
+
+def _flat(payload: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"customer": {"nick_name": …}}`` → ``{"customer.nick_name": …}``: one row per value written."""
+    if not isinstance(payload, dict):
+        return {prefix or "value": payload}
+    out: dict[str, Any] = {}
+    for key, value in payload.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, name))
+        else:
+            out[name] = value
+    return out
+
+
+@bp.route("/writes/approve", methods=["POST"])
+@requires("admin")
+def approve_writes():
+    """Release held writes: the ticked ones (the sink stays in preview), or all of a sink's
+    (the sink is approved: later writes flow). Audited."""
+    from hub.pipeline.preview import approve, discard_held
+
+    target = request.form.get("target", "")
+    action = request.form.get("action")
+    if action not in ("approve", "approve_all", "discard") or not target:
+        abort(400)
+    raw = request.form.getlist("id")
+    if any(not i.isdigit() or len(i) > 18 for i in raw):
+        abort(400)
+    ids = [int(i) for i in raw]
+    actor = current_principal().actor
+    try:
+        if action == "approve_all":
+            done = approve(_runtime(), target, actor=actor)
+            flash(t("writes.approved_all", target=target, n=len(done.released)), "ok")
+        elif not ids:
+            flash(t("writes.none_selected"), "error")
+        elif action == "approve":
+            done = approve(_runtime(), target, ids=ids, actor=actor)
+            flash(t("writes.released", target=target, n=len(done.released)), "ok")
+        else:
+            dropped = discard_held(_runtime(), target, ids=ids, actor=actor)
+            flash(t("writes.discarded", target=target, n=len(dropped)), "ok")
+    except ValueError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("ui.pending_writes"))
+
+
+@bp.route("/writes/revoke", methods=["POST"])
+@requires("admin")
+def revoke_writes():
+    """Put an approved sink back in preview: its next writes are held again. Audited."""
+    from hub.pipeline.preview import revoke
+
+    target = request.form.get("target", "")
+    if not target:
+        abort(400)
+    try:
+        gone = revoke(_runtime(), target, actor=current_principal().actor)
+        flash(t("writes.revoked", target=target) if gone else t("writes.not_approved", target=target), "ok")
+    except ValueError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("ui.pending_writes"))
 
 
 @bp.route("/conflicts")

@@ -1,7 +1,9 @@
 // Huiliu UI: the little behaviour the pages need. No framework, no build step.
 document.addEventListener("submit", function (event) {
   var form = event.target;
-  var question = form.getAttribute("data-confirm");
+  // the pressed button's own question (discard) wins over the form's (replay)
+  var button = event.submitter;
+  var question = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
   if (question && !window.confirm(question)) event.preventDefault();
 });
 document.addEventListener("change", function (event) {

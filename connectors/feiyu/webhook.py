@@ -60,7 +60,11 @@ class FeiyuPushWebhook(WebhookHandler):
         given_token = req.header("Access-Token") or req.header("Access_Token") or ""
         if not hmac.compare_digest(given_token.encode(), token.encode()):
             raise WebhookRejected("missing or wrong Access-Token", status=401)
-        timestamp = inputs.check_timestamp(req.header("Timestamp"), "Timestamp", config["push_tolerance"])
+        timestamp = (req.header("Timestamp") or "").strip()
+        # Seconds are assumed (unverified); a 13-digit value is read as milliseconds for the
+        # replay window, and signed as sent either way.
+        in_seconds = timestamp[:-3] if len(timestamp) == 13 and timestamp.isascii() and timestamp.isdigit() else timestamp
+        inputs.check_timestamp(in_seconds, "Timestamp", config["push_tolerance"])
         signature = req.header("Signature") or ""
         if not signature:
             raise WebhookRejected("Signature is required", status=401)

@@ -144,3 +144,15 @@ def test_no_push_token_configured_means_no_webhook(marketing, make_connector):
     with pytest.raises(WebhookRejected) as info:
         make_connector(config).webhook_handler().handle(sandbox.signed_push({**config, "push_token": PUSH_TOKEN}))
     assert info.value.status == 404
+
+
+def test_a_millisecond_timestamp_is_accepted_and_signed_as_sent(marketing, make_connector):
+    """The unit of ``Timestamp`` is not published: 13 digits are read as milliseconds."""
+    _sandbox, config = marketing
+    handler = make_connector(config).webhook_handler()
+    ts = str(int(time.time() * 1000))
+    assert handler.handle(_request(PUBLISHED_PUSH, _signed(PUBLISHED_PUSH["id"], ts=ts))).records
+    stale = str(int(time.time() * 1000) - 3_600_000)
+    with pytest.raises(WebhookRejected) as info:
+        handler.handle(_request(PUBLISHED_PUSH, _signed(PUBLISHED_PUSH["id"], ts=stale)))
+    assert info.value.status == 401

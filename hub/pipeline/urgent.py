@@ -11,7 +11,9 @@ batches, the welcome would miss that window under load. So a webhook handler may
    commits,
 3. delivers those rows at once, in this request, with :func:`hub.pipeline.deliver.deliver`
    — the same claim, retry, dead-letter and audit path as every write; a transient
-   failure is rescheduled like any other row.
+   failure is rescheduled like any other row. A sink still in preview holds the row for
+   approval (``hub approve``) and a switched-off destination keeps it pending, as for any
+   write: an operator's brakes apply to urgent writes too.
 
 It runs after the push's records are committed and before the sender is answered.
 Nothing here is connector-specific; a sink that is not enabled on the instance, or a
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import logging
 from typing import Sequence
+
+from sqlalchemy import select
 
 from hub.connector import UrgentWrite
 from hub.mapping import MappingError, MappingRecordError, canonical_view
@@ -61,12 +65,23 @@ def render(runtime, instance: str, writes: Sequence[UrgentWrite]) -> list[dict]:
 
 def deliver_urgent(runtime, instance: str, writes: Sequence[UrgentWrite]) -> list[int]:
     """Store and deliver ``writes`` now; returns the outbox ids created (none for a repeat)."""
+    from hub.pipeline.preview import HELD, hold_status
+    from hub.pipeline.switches import deliverable
+
     rows = render(runtime, instance, writes)
     if not rows:
         return []
     with runtime.db.session() as session:
+        for row in rows:  # a sink still in preview holds its writes like any other (hub approve)
+            row["status"] = hold_status(runtime, session, instance, row["sink"])
         got = insert_ignore(session, OutboxRow, rows, ["idempotency_key"], returning=[OutboxRow.id])
-    ids = sorted(r[0] for r in got)
+    created = sorted(r[0] for r in got)
+    held = {row["idempotency_key"] for row in rows if row["status"] == HELD}
+    if held:
+        log.info("urgent write %s: %d held for approval (sink in preview)", instance, len(held))
+    with runtime.db.session() as session:
+        pending = set(session.scalars(select(OutboxRow.id).where(OutboxRow.id.in_(created), OutboxRow.status == "pending"))) if created else set()
+    ids = deliverable(runtime.db, sorted(pending))  # a switched-off destination's rows stay pending
     if ids:
         from hub.pipeline.deliver import deliver
         from hub.pipeline.jobs import _safely, enqueue_deliver
@@ -75,4 +90,4 @@ def deliver_urgent(runtime, instance: str, writes: Sequence[UrgentWrite]) -> lis
             _safely("a retry", enqueue_deliver, runtime, [row_id], delay)
 
         deliver(runtime, ids, schedule_retry=retry)
-    return ids
+    return created

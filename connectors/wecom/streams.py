@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator
 
-from hub.connector import PermanentError, ReadBatch, Record, Stream
+from hub.connector import ConnectorError, PermanentError, ReadBatch, Record, Stream
 
 from connectors.wecom.scan import ChangeDetectingScan, Page, ScanContext
 
@@ -70,6 +70,7 @@ class ExternalContactsStream(_ScanStream):
         if context.fresh:
             users = client.get("externalcontact/get_follow_user_list").get("follow_user") or []
             context.values["users"] = sorted(set(users))
+            self._learn_names(context.values["users"])
         users: list[str] = context.values.get("users") or []
         groups = [users[i : i + USERS_PER_REQUEST] for i in range(0, len(users), USERS_PER_REQUEST)]
         if not groups:
@@ -97,6 +98,20 @@ class ExternalContactsStream(_ScanStream):
             else:
                 group, api_cursor = group + 1, ""
             yield Page(records, {"group": group, "cursor": api_cursor} if group < len(groups) else None)
+
+    def _learn_names(self, users: list[str]) -> None:
+        """Put the follow users' display names in the member directory (``member:<userid>`` in
+        durable state), so the hub shows an owner as 张三, not ``zhangsan``. One ``user/get`` per
+        member the directory does not know yet; a name is decoration, so failing to read one
+        never fails the scan."""
+        from connectors.wecom.members import MemberDirectory
+
+        directory = MemberDirectory(self.wecom)
+        for userid in users:
+            try:
+                directory.entry(userid)
+            except ConnectorError:
+                continue
 
     @staticmethod
     def _record(item: dict[str, Any], tag_names: dict[str, dict[str, str]], seen_at: datetime) -> Record:
@@ -151,6 +166,10 @@ class FollowUsersStream(_ScanStream):
             for key in ("name", "alias", "department", "position", "status", "main_department"):
                 if key in member:
                     data[key] = member[key]
+            if member.get("name") and (self.wecom.state.get(f"member:{userid}") or {}).get("name") != member["name"]:
+                from connectors.wecom.members import MemberDirectory  # a renamed member: the directory follows
+
+                MemberDirectory(self.wecom).remember(userid, name=member["name"])
         return Record(native_id=userid, data=data, updated_at=_now())
 
 

@@ -91,24 +91,24 @@ def dry_run(runtime: Any, targets: list[tuple[str, str]], *, limit: int = 1000) 
     """Read up to ``limit`` records of each ``(instance, stream)`` from its saved cursor and
     run them through processing, in order, inside one transaction that is rolled back (so
     the second stream sees the contacts the first would create); report what would change."""
-    sandbox: RolledBackDatabase | None = None
+    # Read everything first: a connector may save state while it reads (a rotated refresh
+    # token, on the real store), which must not wait behind the sandbox's open transaction.
+    reads = []
+    for instance, stream in targets:
+        report = DryRun(instance, stream)
+        reads.append((report, _read(runtime, instance, stream, limit, report)))
+    if not any(records for _, records in reads):
+        return [report for report, _ in reads]
+    sandbox = RolledBackDatabase(runtime.db)
     shadow = copy.copy(runtime)
-    reports = []
+    shadow.__dict__["db"] = sandbox
     try:
-        for instance, stream in targets:
-            report = DryRun(instance, stream)
-            reports.append(report)
-            records = _read(runtime, instance, stream, limit, report)
-            if not records:
-                continue
-            if sandbox is None:
-                sandbox = RolledBackDatabase(runtime.db)
-                shadow.__dict__["db"] = sandbox
-            _process(shadow, sandbox, instance, stream, records, report)
+        for report, records in reads:
+            if records:
+                _process(shadow, sandbox, report.instance, report.stream, records, report)
     finally:
-        if sandbox is not None:
-            sandbox.discard()
-    return reports
+        sandbox.discard()
+    return [report for report, _ in reads]
 
 
 def _read(runtime: Any, instance: str, stream: str, limit: int, report: DryRun) -> list[Any]:

@@ -323,7 +323,6 @@ def mapping_lookups(sb: "WeComSandbox") -> dict[str, dict[str, Any]]:
         "crm_tier_to_wecom_untag": {"金卡": ["客户等级/VIP客户", "客户等级/普通客户"], "钻石卡": ["客户等级/重要客户"]},
         "crm_segment_to_wecom_tag": {"高价值客户": "高净值"},
         "wecom_welcome_by_state": {"douyin_live_0315": "您好，欢迎从抖音直播间来咨询！", "": "您好，很高兴认识您！"},
-        "wecom_message_on_tier": {"金卡": "恭喜升级金卡会员，专属顾问稍后联系您。"},
     }
 
 
@@ -344,8 +343,9 @@ def sample_contacts(sb: "WeComSandbox", sink: str) -> list[dict[str, Any]] | Non
     if sink in ("messages", "tags"):
         owner = "lisi" if sink == "messages" else "zhangsan"
         ext = sb.add_customer(owner).partition(":")[0]
-        return [canonical_view(3001, attributes={"name": "陈静", "tier": "金卡", "owner": owner, "segment": "高价值客户"},
-                               identities={"wecom_external_userid": [ext]}, changed=["tier", "segment"])]
+        return [canonical_view(3001, attributes={"name": "陈静", "tier": "金卡", "owner": owner, "segment": "高价值客户",
+                                                 "wecom_message": "恭喜升级金卡会员，专属顾问稍后联系您。"},
+                               identities={"wecom_external_userid": [ext]}, changed=["tier", "segment", "wecom_message"])]
     return None
 
 

@@ -33,6 +33,7 @@ from hub.identity.merge import (
     merge_now,
     move_rows,
     root_of,
+    roots_of,
 )
 from hub.identity import pglookups
 from hub.identity.rules import Rules, mask_value
@@ -235,8 +236,10 @@ class BatchResolver:
                     or_(column_in(self.session, MergeConflict.contact_a, part), column_in(self.session, MergeConflict.contact_b, part)),
                 )
             )
+            rows = rows.all()
+            roots = roots_of(self.session, [c for a, b, _status in rows for c in (a, b)])
             for a, b, status in rows:
-                ra, rb = root_of(self.session, a) or a, root_of(self.session, b) or b
+                ra, rb = roots.get(a, a), roots.get(b, b)
                 self.conflict_pairs.add(frozenset((ra, rb)))
                 if status == "kept_apart":
                     self.kept_apart.append((ra, rb))

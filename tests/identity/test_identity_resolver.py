@@ -173,3 +173,22 @@ def test_raw_phone_never_logged_at_info(db, apply, caplog):
     apply([("a", "s", "2", rec(("crm_id", "2"), ("phone", "13912345678")))])  # conflict → logged
     assert "merge conflict" in caplog.text
     assert "13912345678" not in caplog.text
+
+
+def test_roots_of_follows_redirect_chains_like_root_of(db):
+    from sqlalchemy import update as sa_update
+
+    from hub.identity.merge import create_contacts, root_of, roots_of
+    from hub.store.models import Contact
+
+    with db.session() as s:
+        a, b, c, d, e = create_contacts(s, 5)
+        # a → b → c (a chain), d → c, e stays
+        s.execute(sa_update(Contact).where(Contact.id == a).values(merged_into=b))
+        s.execute(sa_update(Contact).where(Contact.id == b).values(merged_into=c))
+        s.execute(sa_update(Contact).where(Contact.id == d).values(merged_into=c))
+    with db.session() as s:
+        asked = [a, b, c, d, e, 10**9]
+        got = roots_of(s, asked)
+        assert got == {cid: root_of(s, cid) for cid in asked if root_of(s, cid) is not None}
+        assert got == {a: c, b: c, c: c, d: c, e: e}

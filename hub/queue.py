@@ -38,7 +38,20 @@ def embedded_redis(var_dir: str | Path) -> redis.Redis:
         _embedded[path] = server
         if server.running:  # this process started it: it owns it, and stops it on exit
             atexit.register(stop_embedded, server, os.getpid())
+            _exit_on_sigterm()
     return server
+
+
+def _exit_on_sigterm() -> None:
+    """Make SIGTERM (``kill``, ``timeout``, a supervisor) exit through the exit hooks, so an
+    owner stopped that way still stops its server. Only when nobody installed a handler
+    (RQ and ``hub demo`` install their own, which also end in a normal exit)."""
+    import signal
+    import sys
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def stop_embedded(server: Any, owner_pid: int | None = None) -> None:

@@ -182,3 +182,12 @@ def test_a_forked_child_exiting_does_not_stop_its_parent_s_server(tmp_path):
     pid, alive = out.split()
     assert alive == "True", "the child's exit stopped the parent's redis-server"
     assert gone(int(pid))
+
+
+def test_an_owner_stopped_with_sigterm_stops_its_server(tmp_path):
+    """`timeout 60 hub sync …` or a supervisor's SIGTERM must not leave the server behind."""
+    owner = run_python(OWNER, str(tmp_path / "var"), "hold", stdin=subprocess.PIPE)
+    pid = int(owner.stdout.readline().split()[0])
+    owner.send_signal(signal.SIGTERM)
+    owner.wait(timeout=60)
+    assert gone(pid), "SIGTERM to the owner left its redis-server behind"

@@ -80,11 +80,12 @@ def hub_startup(app: Any) -> None:
 def hub_register_labels(register: Callable[..., None]) -> None:
     """Register how the UI shows what the plugin brings: labels, icons, value formats.
 
-    Call ``register(group, name, labels, icon=None, format=None)``. ``group`` is
+    Call ``register(group, name, labels, icon=None, format=None, values=None)``. ``group`` is
     ``channel`` (a connector type), ``event`` (an event kind), ``field`` (a key of an
     event's detail), ``attr`` (an attribute) or ``kind`` (an identity kind); ``labels``
     maps ``"zh-CN"`` / ``"en"`` to text (or is one text for both); ``icon`` is SVG path
     data for a 24×24 view box; ``format`` one of ``text``, ``duration`` (seconds),
-    ``member`` (a staff user id shown by its display name), ``datetime``, ``yesno``.
+    ``member`` (a staff user id shown by its display name), ``datetime``, ``yesno``;
+    ``values`` maps coded values to labels (``{"inbound": {"zh-CN": "呼入", "en": "Inbound"}}``).
     See :mod:`hub.web.labels`.
     """

@@ -21,7 +21,7 @@ def hub_register_labels(register):
     """How the timeline shows a call's detail (the keys mappings/clink.cdr_*.yaml writes)."""
     register("event", "call", {"zh-CN": "通话", "en": "Call"}, icon=PHONE_ICON)
     for key, zh, en, fmt in (
-        ("direction", "方向", "Direction", None), ("hotline", "热线号码", "Hotline", None), ("agent", "座席工号", "Agent no.", None),
+        ("hotline", "热线号码", "Hotline", None), ("agent", "座席工号", "Agent no.", None),
         ("agent_name", "座席", "Agent", None), ("queue", "队列", "Queue", None),
         ("started_at", "开始时间", "Started", "datetime"), ("answered_at", "接通时间", "Answered", "datetime"),
         ("ended_at", "结束时间", "Ended", "datetime"), ("total_seconds", "总时长", "Total time", "duration"),
@@ -30,3 +30,5 @@ def hub_register_labels(register):
         ("evaluation", "满意度评价", "Satisfaction", None), ("call_id", "通话 ID", "Call id", None),
     ):
         register("field", key, {"zh-CN": zh, "en": en}, format=fmt)
+    register("field", "direction", {"zh-CN": "方向", "en": "Direction"},
+             values={"inbound": {"zh-CN": "呼入", "en": "Inbound"}, "outbound": {"zh-CN": "外呼", "en": "Outbound"}})

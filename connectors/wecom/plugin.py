@@ -17,7 +17,7 @@ def hub_register_labels(register):
     for key, zh, en, fmt in (
         ("userid", "跟进成员", "Member", "member"), ("takeover_userid", "接替成员", "Taking over", "member"),
         ("state", "渠道码", "Channel code", None), ("add_way", "添加方式", "Added via", None),
-        ("via", "记录方式", "Recorded from", None), ("change_type", "变更类型", "Change", None),
+        ("change_type", "变更类型", "Change", None),
         ("fail_reason", "失败原因", "Failure reason", None),
         # customer groups, the chat archive, mass messages, departed members (issue 18)
         ("chat_id", "群 ID", "Group id", None), ("group_name", "群名称", "Group", None),
@@ -33,3 +33,5 @@ def hub_register_labels(register):
         ("handover_userid", "离职成员", "Departed member", "member"), ("handover_name", "离职成员姓名", "Departed member name", None),
     ):
         register("field", key, {"zh-CN": zh, "en": en}, format=fmt)
+    register("field", "via", {"zh-CN": "记录方式", "en": "Recorded from"},
+             values={"callback": {"zh-CN": "实时回调", "en": "Callback"}, "scan": {"zh-CN": "定时核对", "en": "Scheduled scan"}})

@@ -13,7 +13,8 @@ Groups: ``channel`` (a connector type), ``event`` (an event kind), ``field`` (a 
 event's detail), ``attr`` (a contact attribute), ``kind`` (an identity kind). Formats:
 ``text`` (as is), ``duration`` (seconds → 6分12秒), ``member`` (a staff user id → the
 display name the connector keeps in its member directory, see :func:`member_names`),
-``datetime``, ``yesno``. Icons are SVG path data for a 24×24 view box — data, not markup,
+``datetime``, ``yesno``. ``values`` gives coded values their words (``direction``
+``inbound`` → 呼入). Icons are SVG path data for a 24×24 view box — data, not markup,
 so a plugin cannot inject HTML into the page.
 
 Bad registrations raise :class:`ValueError` naming the plugin, group, name and problem
@@ -44,9 +45,12 @@ class Labels:
     texts: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     icons: dict[tuple[str, str], str] = field(default_factory=dict)
     formats: dict[tuple[str, str], str] = field(default_factory=lambda: dict(CORE_FORMATS))
+    #: ``(group, name) -> {value: {lang: text}}``: how a field's coded values read (``inbound`` → 呼入).
+    values: dict[tuple[str, str], dict[str, dict[str, str]]] = field(default_factory=dict)
 
     def register(self, group: str, name: str, labels: Mapping[str, str] | str | None = None, *, icon: str | None = None,
-                 format: str | None = None, plugin: str = "?") -> None:
+                 format: str | None = None, values: Mapping[Any, Mapping[str, str] | str] | None = None,
+                 plugin: str = "?") -> None:
         where = f"plugin {plugin!r}: hub_register_labels {group}.{name}"
         if group not in GROUPS:
             raise ValueError(f"{where}: unknown group {group!r} (use one of {', '.join(GROUPS)})")
@@ -68,6 +72,15 @@ class Labels:
             if format not in FORMATS:
                 raise ValueError(f"{where}: unknown format {format!r} (use one of {', '.join(FORMATS)})")
             self.formats[(group, name)] = format
+        if values is not None:
+            if not isinstance(values, Mapping):
+                raise ValueError(f"{where}: values must map a value to its label ({{'inbound': {{'zh-CN': '呼入'}}}})")
+            table = self.values.setdefault((group, name), {})
+            for value, text in values.items():
+                texts = {lang: text for lang in LANGS} if isinstance(text, str) else dict(text or {})
+                if not texts or any(lang not in LANGS or not isinstance(t, str) or not t.strip() for lang, t in texts.items()):
+                    raise ValueError(f"{where}: the label of value {value!r} must be text or {{'zh-CN': …, 'en': …}}")
+                table[str(value)] = texts
 
     def text(self, group: str, name: str, lang: str) -> str | None:
         texts = self.texts.get((group, name)) or {}
@@ -79,16 +92,23 @@ class Labels:
     def format(self, group: str, name: str) -> str:
         return self.formats.get((group, name), "text")
 
+    def value(self, group: str, name: str, value: Any, lang: str) -> str | None:
+        """The label of a coded value (``direction`` ``inbound`` → 呼入), if registered."""
+        if isinstance(value, (dict, list)) or value is None:
+            return None
+        texts = (self.values.get((group, name)) or {}).get(str(value))
+        return (texts.get(lang) or texts.get("zh-CN") or next(iter(texts.values()), None)) if texts else None
+
 
 def collect(pm) -> Labels:
     """Ask every plugin's ``hub_register_labels`` (the plugin's name goes into errors)."""
     labels = Labels()
     hook = getattr(pm.hook, "hub_register_labels", None)
     for impl in (hook.get_hookimpls() if hook is not None else []):
-        def register(group, name, labels_=None, *, icon=None, format=None, _plugin=impl.plugin_name, **kw):
+        def register(group, name, labels_=None, *, icon=None, format=None, values=None, _plugin=impl.plugin_name, **kw):
             if kw:
                 raise ValueError(f"plugin {_plugin!r}: hub_register_labels {group}.{name}: unknown option(s) {', '.join(sorted(kw))}")
-            labels.register(group, name, labels_, icon=icon, format=format, plugin=_plugin)
+            labels.register(group, name, labels_, icon=icon, format=format, values=values, plugin=_plugin)
 
         impl.function(register=register)
     return labels

@@ -146,8 +146,10 @@ def test_event_details_are_labelled_and_formatted_and_owners_shown_by_name(app, 
     assert "通话时长" in page and format_duration(talk, "zh-CN") in page and "talk_seconds" not in page.replace('data-field="talk_seconds"', "")
     owner_page = text_of(client.get(f"/contacts/{owner_contact}"))
     assert f"跟进人 · {name}" in owner_page and f"跟进人 · {userid}" not in owner_page
+    # coded values read as words: the call's direction, the WeCom event's source
+    assert 'data-field="direction"><th>方向</th><td>呼入</td>' in page
     english = text_of(client.get(f"/contacts/{contact_id}?lang=en"))
-    assert "Talk time" in english
+    assert "Talk time" in english and 'data-field="direction"><th>Direction</th><td>Inbound</td>' in english
 
 
 def test_format_duration():
@@ -164,16 +166,22 @@ def test_format_duration():
     (("field", "x", "X"), None),
     (("channel", "x", "X", "<script>alert(1)</script>"), "path data"),
     (("field", "x", "X", None, "minutes"), "unknown format"),
+    (("field", "x", "X", None, None, ["inbound"]), "values must map"),
+    (("field", "x", "X", None, None, {"inbound": {"fr": "entrant"}}), "label of value 'inbound'"),
+    (("field", "x", "X", None, None, {"inbound": {"zh-CN": "呼入"}, 1: "一"}), None),
 ])
 def test_label_registrations_are_checked(args, problem):
     labels = Labels()
-    group, name, text, icon, fmt = (*args, None, None)[:5]
+    group, name, text, icon, fmt, values = (*args, None, None, None)[:6]
     if problem is None:
-        labels.register(group, name, text, icon=icon, format=fmt, plugin="acme")
+        labels.register(group, name, text, icon=icon, format=fmt, values=values, plugin="acme")
         assert labels.text(group, name, "en") == text
+        if values:
+            assert labels.value(group, name, "inbound", "en") == "呼入" and labels.value(group, name, 1, "zh-CN") == "一"
+            assert labels.value(group, name, "other", "en") is None and labels.value(group, name, {"a": 1}, "en") is None
         return
     with pytest.raises(ValueError, match=problem) as err:
-        labels.register(group, name, text, icon=icon, format=fmt, plugin="acme")
+        labels.register(group, name, text, icon=icon, format=fmt, values=values, plugin="acme")
     assert "acme" in str(err.value) and f"{group}.{name}" in str(err.value)
 
 

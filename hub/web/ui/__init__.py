@@ -87,7 +87,11 @@ def fmt_field(group: str, name: str, value: Any, members: dict[str, str] | None 
     user id → 张三); anything unformattable falls back to :func:`fmt_value`."""
     from hub.web.labels import app_labels, format_duration
 
-    kind = app_labels().format(group, name)
+    labels = app_labels()
+    coded = labels.value(group, name, value, current_lang())
+    if coded is not None:
+        return coded
+    kind = labels.format(group, name)
     if kind == "duration":
         return format_duration(value, current_lang()) or fmt_value(value)
     if kind == "member" and isinstance(value, str) and members and value in members:

@@ -33,5 +33,8 @@ def hub_register_labels(register):
         ("handover_userid", "离职成员", "Departed member", "member"), ("handover_name", "离职成员姓名", "Departed member name", None),
     ):
         register("field", key, {"zh-CN": zh, "en": en}, format=fmt)
+    # a chat's direction (the call center registers inbound / outbound for the same key)
+    register("field", "direction", {"zh-CN": "方向", "en": "Direction"},
+             values={"in": {"zh-CN": "客户发出", "en": "From the customer"}, "out": {"zh-CN": "成员发出", "en": "To the customer"}})
     register("field", "via", {"zh-CN": "记录方式", "en": "Recorded from"},
              values={"callback": {"zh-CN": "实时回调", "en": "Callback"}, "scan": {"zh-CN": "定时核对", "en": "Scheduled scan"}})

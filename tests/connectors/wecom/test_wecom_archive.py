@@ -10,6 +10,7 @@ import subprocess
 import textwrap
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from hub.connector import CheckFailed, PermanentError
 from hub.testing import read_all
@@ -296,3 +297,37 @@ def test_private_keys_and_the_archive_secret_are_masked_secrets(sandbox, pems):
     config = WeComConfig().load({**sandbox.config_for("http://x"), "archive_private_keys": {"1": pems[0], "2": pems[1]}})
     found = secret_values(WeComConfig(), config)
     assert pems[0] in found and pems[1] in found and config["archive_secret"] in found
+
+
+@settings(max_examples=15, deadline=None)
+@given(versions=st.lists(st.sampled_from([1, 2, 3]), min_size=1, max_size=8), configured=st.sets(st.sampled_from([1, 2, 3])),
+       page=st.integers(min_value=1, max_value=4))
+def test_the_cursor_never_passes_an_undecryptable_message(pems, versions, configured, page):
+    """Messages encrypted for versions 1–3, keys configured for some of them, any page size:
+    a read yields exactly the messages before the first undecryptable one, in seq order, and
+    its last cursor is that prefix's last seq — never beyond."""
+    from connectors.wecom.connector import WeComConnector
+    from connectors.wecom.sandbox import WeComSandbox
+    from hub.connector import DictState
+    from hub.testing import SandboxRouter
+
+    sandbox = WeComSandbox()
+    with SandboxRouter(sandbox, prefix="/sandbox/wecom") as router:
+        ext = customer_of(sandbox)
+        for n, version in enumerate(versions):
+            sandbox.archive_key(version, keys.public_pem(pems[version - 1]))
+            sandbox.send_chat(ext, f"m{n}", to="zhangsan")
+        raw = {**sandbox.config_for(router.base_url), "archive_page_size": page,
+               "archive_private_keys": {str(v): pems[v - 1] for v in configured}}
+        connector = WeComConnector("wecom", WeComConnector.validate_config(raw), state=DictState())
+        good = next((i for i, v in enumerate(versions) if v not in configured), len(versions))
+        texts, cursor, failed = [], None, False
+        try:
+            for batch in connector.stream("chat_messages").read(None):
+                texts += [r.data["text"] for r in batch.records]
+                cursor = batch.cursor
+        except PermanentError:
+            failed = True
+    assert texts == [f"m{n}" for n in range(good)]
+    assert failed == (good < len(versions))
+    assert cursor == {"seq": good}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
@@ -31,8 +32,25 @@ KEY = "hub.pause"
 #: Seconds a process trusts what it last read about an instance's pause.
 CHECK_EVERY = 1.0
 
-_seen: dict[tuple[int, str], tuple[float, float]] = {}  # (db id, instance) -> (read at (monotonic), paused until (epoch s))
+#: (id of the Database, instance) -> (the Database, read at (monotonic), paused until (epoch s)).
+#: The weak reference tells a reused id() of a new Database apart from the one that was read.
+_seen: dict[tuple[int, str], tuple[weakref.ref, float, float]] = {}
 _guard = threading.Lock()
+
+
+def _remember(db, instance: str, until: float) -> tuple[float, float]:
+    entry = (weakref.ref(db), time.monotonic(), until)
+    with _guard:
+        _seen[(id(db), instance)] = entry
+    return entry[1], entry[2]
+
+
+def _recalled(db, instance: str) -> tuple[float, float] | None:
+    with _guard:
+        entry = _seen.get((id(db), instance))
+    if entry is None or entry[0]() is not db:
+        return None
+    return entry[1], entry[2]
 
 
 def pause(db, instance: str, seconds: float, reason: str) -> datetime:
@@ -48,25 +66,19 @@ def pause(db, instance: str, seconds: float, reason: str) -> datetime:
             upsert(s, ConnectorState, {"connector": instance, "key": KEY,
                                        "value": {"until": until.isoformat(), "reason": reason[:300], "since": utcnow().isoformat()}},
                    ["connector", "key"], ["value"])
-    with _guard:
-        _seen[(id(db), instance)] = (time.monotonic(), until.timestamp())
+    _remember(db, instance, until.timestamp())
     return until
 
 
 def paused_for(db, instance: str) -> float:
     """Seconds ``instance``'s writes are still held (0 when not paused)."""
-    key = (id(db), instance)
-    now = time.monotonic()
-    with _guard:
-        cached = _seen.get(key)
-    if cached is None or now - cached[0] > CHECK_EVERY:
+    cached = _recalled(db, instance)
+    if cached is None or time.monotonic() - cached[0] > CHECK_EVERY:
         with db.session() as s:
             value = s.execute(select(ConnectorState.value).where(
                 ConnectorState.connector == instance, ConnectorState.key == KEY)).scalar_one_or_none()
         until = _until(value) if isinstance(value, dict) else None
-        cached = (now, until.timestamp() if until else 0.0)
-        with _guard:
-            _seen[key] = cached
+        cached = _remember(db, instance, until.timestamp() if until else 0.0)
     return max(0.0, cached[1] - utcnow().timestamp())
 
 

@@ -10,9 +10,12 @@ Two measurements on one throw-away hub (its database on ``--backend``; Redis fro
    (``wsgi:app``) against the same gunicorn settings serving a bare Flask app
    (``--threads N`` runs both on gthread workers with N threads each)
    (:func:`bare_app`: one route that reads the body and answers ``success``). Each request
-   is a WeCom ``change_external_contact`` callback — signed and AES-encrypted exactly as
-   WeCom sends it (``connectors.wecom.sandbox``), a distinct customer every time — that
-   the hub verifies, decrypts, parses and commits to its inbox before answering. Closed
+   is a WeCom ``change_external_contact`` / ``edit_external_contact`` callback — signed
+   and AES-encrypted exactly as WeCom sends it (``connectors.wecom.sandbox``), a distinct
+   customer every time — that the hub verifies, decrypts, parses and commits to its inbox
+   before answering. (Not ``add_external_contact``: for that one the WeCom door also calls
+   ``externalcontact/get`` before answering, ``connectors/wecom/newcustomer.py`` — a
+   remote round trip this benchmark does not measure.) Closed
    loop: ``--concurrency`` connections in flight, ``--requests`` per round, rounds
    interleaved (bare, hub, bare, hub …); the median of each is reported, with the ratio
    (target ≥ 0.5) and a check that every answered callback is one inbox row.
@@ -20,7 +23,9 @@ Two measurements on one throw-away hub (its database on ``--backend``; Redis fro
    loop at ``--rate`` per second for ``--duration`` seconds to the same gunicorn; the
    inbox backlog (pending rows) is sampled every second, and after the load stops the
    time until it is back to 0 is measured (target: within 10 s). Also printed: the jobs
-   the workers ran (debounced stream jobs: far fewer than callbacks).
+   the workers ran (debounced stream jobs: far fewer than callbacks). ``--direct`` sends
+   the sustained load through the door's own function in this process instead of HTTP,
+   to measure the workers' side when the machine's web tier cannot reach the rate.
 
 The load generator is plain asyncio on 127.0.0.1 (one connection per request: gunicorn's
 sync workers close after each answer), bounded in requests and in connections in flight
@@ -127,6 +132,7 @@ connectors:
         self.env = {**os.environ, "HUB_CONFIG": str(self.config), "HUB_REDIS_URL": self.redis_url, "HUB_LOG_LEVEL": "WARNING"}
 
     def pending(self) -> int:
+        """Inbox rows waiting for processing (the backlog)."""
         from sqlalchemy import func, select
 
         from hub.store.models import InboxRow
@@ -220,13 +226,19 @@ class Callbacks:
         self.sandbox = WeComSandbox()
         self.serial = 0
 
-    def make(self, count: int) -> list[bytes]:
+    def requests(self, count: int) -> list:
+        """``count`` callbacks as :class:`hub.connector.WebhookRequest` objects."""
         out = []
         for _ in range(count):
             self.serial += 1
-            fields = {"Event": "change_external_contact", "ChangeType": "add_external_contact", "UserID": "sales001",
-                      "ExternalUserID": f"wmBench{os.getpid()}x{self.serial:07d}", "State": "bench"}
-            req = self.sandbox.callback(fields, config=WECOM)
+            fields = {"Event": "change_external_contact", "ChangeType": "edit_external_contact", "UserID": "sales001",
+                      "ExternalUserID": f"wmBench{os.getpid()}x{self.serial:07d}"}
+            out.append(self.sandbox.callback(fields, config=WECOM))
+        return out
+
+    def make(self, count: int) -> list[bytes]:
+        out = []
+        for req in self.requests(count):
             head = (f"POST /webhooks/wecom?{urlencode(req.args)} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: text/xml\r\n"
                     f"Content-Length: {len(req.body)}\r\nConnection: close\r\n\r\n")
             out.append(head.encode() + req.body)
@@ -308,6 +320,43 @@ def open_loop(port: int, payloads: list[bytes], rate: float, max_in_flight: int,
     return asyncio.run(_open_loop(port, payloads, rate, max_in_flight, give_up))
 
 
+def direct_loop(runtime, requests: list, rate: float, give_up: float, threads: int = 4) -> dict:
+    """The open loop without HTTP: ``threads`` threads call the door's own function
+    (:func:`hub.pipeline.webhook.ingest_webhook`: verify, decrypt, insert, request processing)
+    on schedule. Measures the workers' side when the web tier of this machine cannot."""
+    from hub.pipeline.webhook import ingest_webhook
+
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    behind = [0.0]
+    sent = [0]
+    start = time.monotonic()
+
+    def run(offset: int) -> None:
+        for i in range(offset, len(requests), threads):
+            now = time.monotonic()
+            if now - start > give_up:
+                return
+            due = start + i / rate
+            if due > now:
+                time.sleep(due - now)
+            try:
+                status = ingest_webhook(runtime, "wecom", requests[i]).status
+            except Exception:  # counted, not raised: the figure says how many failed
+                status = 0
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+                sent[0] += 1
+                behind[0] = max(behind[0], time.monotonic() - due)
+
+    pool = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return {"statuses": statuses, "seconds": time.monotonic() - start, "behind": behind[0], "sent": sent[0]}
+
+
 # -- the two measurements ----------------------------------------------------------------------
 
 
@@ -339,7 +388,7 @@ def door(hub: Hub, args, callbacks: Callbacks) -> None:
 
 def sustained(hub: Hub, args, callbacks: Callbacks) -> None:
     port = getattr(hub, "door_port", None)
-    if port is None:
+    if port is None and not args.direct:
         port = free_port()
         hub.gunicorn("wsgi:app", port, args, ROOT, "web.log")
     for i in range(args.workers):
@@ -354,7 +403,7 @@ def sustained(hub: Hub, args, callbacks: Callbacks) -> None:
         print(f"  workers drained the door's {backlog} rows in {time.monotonic() - started:.1f} s")
     count = int(args.rate * args.duration)
     print(f"  generating {count} callbacks …", flush=True)
-    payloads = callbacks.make(count)
+    payloads = callbacks.requests(count) if args.direct else callbacks.make(count)
     samples: list[tuple[float, int]] = []
     done = threading.Event()
 
@@ -367,7 +416,10 @@ def sustained(hub: Hub, args, callbacks: Callbacks) -> None:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
-        out = open_loop(port, payloads, args.rate, args.max_in_flight, give_up=args.duration * 2)
+        if args.direct:
+            out = direct_loop(hub.runtime, payloads, args.rate, give_up=args.duration * 2)
+        else:
+            out = open_loop(port, payloads, args.rate, args.max_in_flight, give_up=args.duration * 2)
     finally:
         done.set()
         sampler.join()
@@ -382,7 +434,7 @@ def sustained(hub: Hub, args, callbacks: Callbacks) -> None:
     ok = out["statuses"].get(200, 0)
     print(f"  backlog (pending inbox rows) each ~10 s: {[n for i, (_, n) in enumerate(samples) if i % 10 == 9]}")
     sent = out["sent"]
-    print(f"sustained: sent {sent} of {count} callbacks in {out['seconds']:.1f} s = {sent / out['seconds']:.1f}/s "
+    print(f"sustained{' (direct: the door function without HTTP)' if args.direct else ''}: sent {sent} of {count} callbacks in {out['seconds']:.1f} s = {sent / out['seconds']:.1f}/s "
           f"(target {args.rate:g}/s; generator at most {out['behind']:.2f} s behind schedule"
           f"{'; the rest not sent: the door could not keep up' if sent < count else ''}); answered 200: {ok} "
           f"{dict(sorted(out['statuses'].items()))}; {hub.inbox() - inbox_before} new inbox rows")
@@ -408,6 +460,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="hub worker processes, sustained")
     parser.add_argument("--max-in-flight", type=int, default=256)
     parser.add_argument("--drain-timeout", type=float, default=300)
+    parser.add_argument("--direct", action="store_true",
+                        help="sustained load through the door's function in this process, without HTTP (the workers' side)")
     args = parser.parse_args()
     try:
         import gunicorn  # noqa: F401

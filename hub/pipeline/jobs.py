@@ -122,17 +122,21 @@ def process_job(inbox_ids: list[int]) -> dict:
 
 
 def process_stream_job(instance: str, stream: str) -> dict:
-    """Claim and process up to ``batch_size`` pending rows of one stream (pushes); queue
-    another round if the batch was full."""
+    """Claim and process up to ``batch_size`` pending rows of one stream (pushes). A full
+    batch queues the next round as soon as it is claimed, so a backlog is drained by as
+    many workers as are free (on PostgreSQL each skips the rows the others hold)."""
     from hub.pipeline.process import process_inbox
     from hub.runtime import current
 
     runtime = current()
     _safely("the debounce reset", runtime.redis.delete, _debounce_key(instance, stream))
     limit = runtime.config.hub.batch_size
-    outcome = process_inbox(runtime, stream=(instance, stream), limit=limit)
-    if outcome.processed + outcome.rejected >= limit:  # probably more waiting
-        _safely("processing", request_processing, runtime, instance, stream)
+
+    def claimed(count: int) -> None:
+        if count >= limit:  # probably more waiting: the next job may start on another worker now
+            _safely("processing", request_processing, runtime, instance, stream)
+
+    outcome = process_inbox(runtime, stream=(instance, stream), limit=limit, on_claimed=claimed)
     if outcome.outbox_ids:
         _safely("delivery", enqueue_deliver, runtime, outcome.outbox_ids)
     return outcome.summary()

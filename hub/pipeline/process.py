@@ -187,13 +187,17 @@ def _apply(session, runtime, items: list[tuple[Any, ApplyItem]], outcome: Proces
 
 
 def process_inbox(runtime, inbox_ids: list[int] | None = None, *, stream: tuple[str, str] | None = None,
-                  limit: int | None = None) -> ProcessOutcome:
+                  limit: int | None = None, on_claimed: Callable[[int], Any] | None = None) -> ProcessOutcome:
     """Process the pending rows among ``inbox_ids``, or the oldest ``limit`` pending rows of
     ``stream`` (``(instance, stream)``: a push job). The rows are claimed first
-    (:mod:`hub.pipeline.claims`), so concurrent jobs never process one row twice."""
+    (:mod:`hub.pipeline.claims`), so concurrent jobs never process one row twice;
+    ``on_claimed(n)`` hears how many before the work starts (a push job with a full batch
+    queues the next one then, for another worker to claim the following rows meanwhile)."""
     outcome = ProcessOutcome()
     with runtime.db.session() as session:
         rows = claim_inbox(session, _INBOX_COLUMNS, ids=inbox_ids, stream=stream, limit=limit)
+        if on_claimed is not None:
+            on_claimed(len(rows))
         if not rows:
             return outcome
         items: list[tuple[Any, ApplyItem]] = []

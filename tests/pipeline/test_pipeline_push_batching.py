@@ -319,3 +319,17 @@ def test_a_sighup_reload_waits_for_the_job_in_progress(make_hub, redis_conn):
         signal.signal(signal.SIGHUP, saved)
     assert job.return_value(refresh=True) == {"same_config": True}
     assert hub.runtime.config is not before  # reloaded once the job was done
+
+
+def test_a_full_batch_queues_the_next_round_before_it_is_processed(make_hub, redis_conn):
+    """So a backlog is drained by every free worker: the next job is on the queue while
+    this one still works (its rows are marked processed after the next job was queued)."""
+    hub = make_hub()
+    hub.runtime.config.hub.batch_size = 5
+    push_records(hub, 12)
+    assert process_stream_job("crm_a", "contacts")["processed"] == 5
+    jobs = [Job.fetch(i, connection=redis_conn) for i in get_queue(redis_conn).job_ids]
+    (queued_at,) = [job.enqueued_at for job in jobs if job.func_name.endswith("process_stream_job")]
+    with hub.runtime.db.session() as s:
+        done_at = min(s.scalars(select(InboxRow.processed_at).where(InboxRow.status == "processed")))
+    assert queued_at.replace(tzinfo=None) <= done_at.replace(tzinfo=None)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -24,6 +25,8 @@ from connectors.wecom.streams import MEMBER_UNREADABLE, _ScanStream, relation_id
 if TYPE_CHECKING:
     from connectors.wecom.connector import WeComConnector
 
+#: Seconds a member's display name is trusted before user/get is asked again.
+NAME_TTL = 24 * 3600
 #: get_unassigned_list page_size: at most 1000 (doc 92124).
 UNASSIGNED_PAGE = 1000
 #: External ids carry these prefixes (wm/wo: WeChat customers; doc 92114 shows wm… ids). A
@@ -47,21 +50,25 @@ class MemberDirectory:
         return f"member:{userid}"
 
     def entry(self, userid: str) -> dict[str, Any]:
+        """``{"name", "departed", "checked_at"}``; read from ``user/get`` when unknown or
+        older than :data:`NAME_TTL` (a rename without a change_contact callback), never for a
+        departed member (user/get no longer knows them: the last name stays)."""
         if not userid:
             return {}
         if userid in self._cache:
             return self._cache[userid]
         entry = self.connector.state.get(self._key(userid)) or {}
-        if not entry.get("name") and not entry.get("departed"):
+        stale = int(time.time()) - int(entry.get("checked_at") or 0) > NAME_TTL
+        if not entry.get("departed") and (not entry.get("name") or stale):
             try:
                 member = self.connector.client.get("user/get", userid=userid)
             except PermanentError as exc:
                 if exc.code not in MEMBER_UNREADABLE and exc.code != 60111:
                     raise
             except ConnectorError:
-                return {}  # a name is decoration: never fail a read for it
+                return entry  # a name is decoration: never fail a read for it
             else:
-                entry = {"name": member.get("name") or "", "departed": False}
+                entry = {"name": member.get("name") or entry.get("name") or "", "departed": False, "checked_at": int(time.time())}
                 self.connector.state.set(self._key(userid), entry)
         self._cache[userid] = entry
         return entry
@@ -73,6 +80,7 @@ class MemberDirectory:
         entry = dict(self.connector.state.get(self._key(userid)) or {})
         if name:
             entry["name"] = name
+            entry["checked_at"] = int(time.time())
         if departed is not None:
             entry["departed"] = departed
             if departed:

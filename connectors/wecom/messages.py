@@ -114,6 +114,22 @@ class MessagesSink(_WeComSink):
     def _quota_key(self, day: str, ext: str) -> str:
         return f"msgquota:{day}:{ext}"
 
+    def _received(self, day: str, ext: str) -> int:
+        """Mass messages this sink sent ``ext`` on ``day`` (Redis with a TTL when the hub runs
+        one — a count per customer and day must not pile up in SQL — else durable state)."""
+        cache, key = self.wecom.cache, f"hub:wecom:{self.wecom.config['corp_id']}:{self._quota_key(day, ext)}"
+        if cache is not None:
+            return int(cache.get(key) or 0)
+        return int(self.wecom.state.get(self._quota_key(day, ext)) or 0)
+
+    def _count(self, day: str, ext: str) -> None:
+        cache, key = self.wecom.cache, f"hub:wecom:{self.wecom.config['corp_id']}:{self._quota_key(day, ext)}"
+        if cache is not None:
+            cache.incr(key)
+            cache.expire(key, 3 * 86400)
+        else:
+            self.wecom.state.set(self._quota_key(day, ext), self._received(day, ext) + 1)
+
     def apply(self, payload: dict[str, Any], native_id: str | None) -> WriteResult:
         sender = str(payload.get("sender") or payload.get("userid") or "")
         customers = payload.get("external_userid") or payload.get("external_userids") or []
@@ -128,8 +144,7 @@ class MessagesSink(_WeComSink):
             raise PermanentError("a mass message needs text or attachments")
         limit = int(self.wecom.config.get("message_daily_limit") or 1)
         day = datetime.now(CHINA).strftime("%Y%m%d")
-        state = self.wecom.state
-        at_limit = [c for c in customers if int(state.get(self._quota_key(day, c)) or 0) >= limit]
+        at_limit = [c for c in customers if self._received(day, c) >= limit]
         receivers = [c for c in customers if c not in at_limit]
         if not receivers:
             raise PermanentError(f"per-customer receive limit: {', '.join(at_limit[:5])} already received {limit} mass "
@@ -149,7 +164,7 @@ class MessagesSink(_WeComSink):
         failed = list(answer.get("fail_list") or [])
         for ext in receivers:
             if ext not in failed:
-                state.set(self._quota_key(day, ext), int(state.get(self._quota_key(day, ext)) or 0) + 1)
+                self._count(day, ext)
         data = {"msgid": answer.get("msgid"), "sender": sender, "sent_to": [c for c in receivers if c not in failed],
                 "not_sent": {**{c: "receive_limit" for c in at_limit}, **{c: "wecom_fail_list" for c in failed}}}
         return WriteResult(native_id=answer.get("msgid"), created=True, data=data)

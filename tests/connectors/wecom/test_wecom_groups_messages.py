@@ -246,3 +246,29 @@ def test_only_an_add_with_a_welcome_code_asks_for_an_urgent_welcome(connector, s
     # a member with a console-configured welcome: WeCom sends no code, the hub sends nothing
     assert handle(connector, sandbox, {**event, "WelcomeCode": ""}).writes == []
     assert handle(connector, sandbox, {**event, "ChangeType": "edit_external_contact"}).writes == []
+
+
+def test_the_daily_receive_count_lives_in_redis_with_a_ttl(make_connector, sandbox, redis_conn):
+    connector = make_connector(cache=redis_conn)
+    payload = sandbox.sample_payload("messages")
+    connector.write("messages", payload, idempotency_key="m1")
+    keys_ = [k.decode() for k in redis_conn.keys("hub:wecom:*msgquota*")]
+    assert len(keys_) == 1 and 0 < redis_conn.ttl(keys_[0]) <= 3 * 86400
+    assert not [k for k in connector.state if str(k).startswith("msgquota:")]
+    with pytest.raises(PermanentError, match="per-customer receive limit"):
+        connector.write("messages", {**payload, "text": "第二条"}, idempotency_key="m2")
+
+
+def test_member_names_are_refreshed_after_a_day_but_a_departed_members_name_stays(connector, sandbox):
+    import time as _time
+
+    assert MemberDirectory(connector).name("lisi") == "李四"
+    sandbox.members["lisi"]["name"] = "李四（改名）"  # renamed in the console, no callback configured
+    assert MemberDirectory(connector).name("lisi") == "李四"  # trusted for a day
+    entry = connector.state.get("member:lisi")
+    connector.state.set("member:lisi", {**entry, "checked_at": int(_time.time()) - 2 * 86400})
+    assert MemberDirectory(connector).name("lisi") == "李四（改名）"
+    MemberDirectory(connector).remember("lisi", departed=True)
+    connector.state.set("member:lisi", {**connector.state.get("member:lisi"), "checked_at": 0})
+    calls = len(sandbox.calls)
+    assert MemberDirectory(connector).name("lisi") == "李四（改名）" and len(sandbox.calls) == calls

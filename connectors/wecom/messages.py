@@ -14,8 +14,8 @@
   the member confirms in the app; nothing reaches a customer before that. Each customer
   receives a limited number of corp mass messages (doc 92135; the sandbox and the default
   ``message_daily_limit`` allow one per customer per day — unverified against today's
-  console, keep it configurable). The sink counts what it sent per customer and day in
-  durable state and leaves out customers at the limit; when nobody is left the write is a
+  console, keep it configurable). The sink counts what it sent per customer and day
+  (Redis, 3-day TTL) and leaves out customers at the limit; when nobody is left the write is a
   dead letter saying so. WeCom's own ``fail_list`` is reported per customer.
 * ``message_results`` — ``get_groupmsg_list_v2`` → ``get_groupmsg_task`` →
   ``get_groupmsg_send_result`` (docs 93338): one record per (message, customer) with

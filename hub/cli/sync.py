@@ -75,7 +75,7 @@ EXIT_PROBLEMS = 1   # a pull failed, records were rejected or writes dead-letter
 @click.option("--dry-run", "dry_run", is_flag=True, help="Read, map and resolve without committing anything; print what would change.")
 @click.option("--limit", "dry_limit", default=1000, show_default=True, help="With --dry-run: records read per stream.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for queued work to finish.")
-@click.option("--wait-for-worker", default=10.0, show_default=True, help="Seconds to wait for a live worker before giving up.")
+@click.option("--wait-for-worker", default=5.0, show_default=True, help="Seconds to wait for a live worker before giving up.")
 @click.pass_context
 @handles_config_errors
 def sync(ctx: click.Context, target: str | None, inline: bool, dry_run: bool, dry_limit: int, timeout: float,

@@ -63,6 +63,17 @@ class SinkSpec(Schema):
     key = _identifier(required=True)
     columns = fields.List(_identifier(), required=True, validate=validate.Length(min=1))
     updated_at_column = _identifier(load_default=None)
+    #: Match before create: columns compared (in normalised form) with the payload before
+    #: a row is inserted; a match is linked instead of inserting a duplicate.
+    match_on = fields.List(_identifier(), load_default=None, validate=validate.Length(min=1))
+    #: The stream whose records a matched row becomes; default the stream of the same table.
+    match_stream = fields.String(load_default=None)
+
+    @validates_schema
+    def _match_on_writable(self, data, **kwargs):
+        wrong = [c for c in data.get("match_on") or [] if c not in (data.get("columns") or [])]
+        if wrong:
+            raise ValidationError({"match_on": [f"not among the sink's columns: {', '.join(wrong)}"]})
 
     @validates_schema
     def _key_not_in_columns_twice(self, data, **kwargs):
@@ -98,6 +109,14 @@ class SqlConfig(Schema):
     def _something_to_do(self, data, **kwargs):
         if not data.get("streams") and not data.get("sinks"):
             raise ValidationError("configure at least one stream or sink")
+
+    @validates_schema
+    def _match_streams_exist(self, data, **kwargs):
+        streams = data.get("streams") or {}
+        for name, sink in (data.get("sinks") or {}).items():
+            wanted = (sink or {}).get("match_stream")
+            if wanted and wanted not in streams:
+                raise ValidationError({"sinks": {name: {"match_stream": [f"no stream {wanted!r} (streams: {', '.join(sorted(streams)) or 'none'})"]}}})
 
     @validates_schema
     def _known_timezone(self, data, **kwargs):

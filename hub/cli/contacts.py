@@ -193,13 +193,14 @@ def conflicts_cmd(status: str, limit: int) -> None:
 @click.argument("conflict_id", type=int)
 @click.option("--merge", "action", flag_value="merge", help="Same person: merge the two contacts.")
 @click.option("--keep-apart", "action", flag_value="keep_apart", help="Different people: keep them apart for good.")
+@click.option("--acknowledge", "action", flag_value="acknowledge", help="A duplicate-record item: the destination was cleaned up.")
 @click.option("--actor", default=lambda: getpass.getuser() or "cli", help="Who decides (audit log).")
 def resolve_cmd(conflict_id: int, action: str | None, actor: str) -> None:
     """Resolve merge conflict CONFLICT_ID."""
     from hub.identity.review import ReviewError, resolve_conflict
 
     if action is None:
-        _fail("give --merge or --keep-apart", 2)
+        _fail("give --merge, --keep-apart or (a duplicate-record item) --acknowledge", 2)
     db, rules, policies = _setup()
     with db.session() as session:
         try:

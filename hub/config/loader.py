@@ -206,6 +206,7 @@ def load_config(
         max_attempts=hub_raw["max_attempts"],
         backoff_base=hub_raw["backoff_base"],
         backoff_cap=hub_raw["backoff_cap"],
+        timeline_attributes=list(hub_raw["timeline_attributes"]),
     )
     identity = IdentityRules(
         kinds=identity_raw.get("kinds", {}),

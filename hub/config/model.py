@@ -22,6 +22,7 @@ class SinkConfig:
     enabled: bool = True
     mapping: str | None = None
     sources: list[str] | None = None  # origins that feed this sink; None = every other instance
+    create_after: float | None = None  # settle window for creates (seconds); None = default
     mode: str | None = None  # preview | live | None (preview while two-way and unapproved)
 
 
@@ -68,6 +69,7 @@ class HubSettings:
     max_attempts: int = 8
     backoff_base: float = 2
     backoff_cap: float = 3600
+    timeline_attributes: list[str] = field(default_factory=lambda: ["tier", "stage", "owner"])
 
 
 @dataclass

@@ -48,6 +48,8 @@ class HubSettingsSchema(StrictSchema):
     max_attempts = fields.Integer(load_default=8, validate=validate.Range(1, 100))
     backoff_base = Duration(load_default=parse_duration("2s"))
     backoff_cap = Duration(load_default=parse_duration("1h"))
+    #: Attributes whose changes appear on the contact's timeline (old → new, and who).
+    timeline_attributes = fields.List(fields.String(), load_default=lambda: ["tier", "stage", "owner"])
 
 
 class IdentityKindSchema(StrictSchema):
@@ -88,6 +90,10 @@ class SinkSchema(StrictSchema):
     #: ``preview`` holds writes until ``hub approve`` (the default for a two-way sink until
     #: its first approval); ``live`` writes at once. None: decided by hub.pipeline.preview.
     mode = fields.String(load_default=None, validate=validate.OneOf(["preview", "live"]))
+    #: How long a *create* (a contact the destination has no record of) waits before it is
+    #: delivered, so a pull of the destination arriving meanwhile links instead of
+    #: duplicating. None: the default of :func:`hub.pipeline.outbound.create_delay`.
+    create_after = Duration(load_default=None)
 
 
 class ConnectorInstanceSchema(StrictSchema):

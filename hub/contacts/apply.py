@@ -27,6 +27,7 @@ from hub.store.models import ContactAttribute, ContactTag, Event, Link
 from hub.store.types import utcnow
 
 DELETED_EVENT = "record_deleted"
+ATTRIBUTE_EVENT = "attribute_changed"
 
 
 class ApplyItem(NamedTuple):
@@ -84,16 +85,20 @@ def record_hash(record: CanonicalRecord) -> str:
 
 
 def apply_batch(session: Session, rules: Rules, policies: Policies,
-                items: Iterable[ApplyItem | Sequence[Any]]) -> list[ApplyResult]:
+                items: Iterable[ApplyItem | Sequence[Any]], *, notable: Iterable[str] = ()) -> list[ApplyResult]:
     """Apply ``(instance, stream, native_id, record[, read_hash])`` items in one transaction.
 
     ``policies`` is ``HubConfig.fields`` (a name → FieldPolicy mapping with optional
-    ``default``), a ``HubConfig``, or a callable. The caller commits.
+    ``default``), a ``HubConfig``, or a callable. A change of a ``notable`` attribute from
+    one value to another becomes an ``attribute_changed`` event on the timeline. The caller
+    commits.
     """
     prepared = [prepare_item(rules, i, *tuple(item)) for i, item in enumerate(items)]
     if not prepared:
         return []
-    return _Applier(session, rules, policies).run(prepared)
+    applier = _Applier(session, rules, policies)
+    applier.notable = frozenset(notable)
+    return applier.run(prepared)
 
 
 class _Applier:
@@ -108,6 +113,7 @@ class _Applier:
         self.events: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self.tags: list[tuple[int, int, str, str]] = []
         self.touched_contacts: set[int] = set()
+        self.notable: frozenset[str] = frozenset()
 
     def _on_merge(self, survivor: int, merged: int, fresh: bool) -> None:
         target = self.attrs.setdefault(survivor, {})
@@ -179,6 +185,20 @@ class _Applier:
             self.dirty_attrs.add((target, name))
             if current is None or current.value != incoming.value:
                 result.attributes_changed.append(name)
+                if name in self.notable and current is not None and current.value is not None:
+                    self._attribute_event(it, target, name, current.value, incoming.value)
+
+    def _attribute_event(self, it: PreparedItem, target: int, name: str, old: Any, new: Any) -> None:
+        """``tier: 普通会员 → 金卡`` on the timeline, with the system that changed it. Its
+        native id is the change itself, so re-processing the same record adds nothing."""
+        when = it.record.source_updated_at or utcnow()
+        native = f"attr:{target}:{name}:{payload_hash([old, new, when])[:24]}"
+        key = (it.instance, native)
+        if key not in self.events:
+            self.events[key] = (it.index, {
+                "connector": it.instance, "native_id": native, "kind": ATTRIBUTE_EVENT, "occurred_at": when,
+                "summary": f"{name}: {old} → {new}", "data": jsonable({"attribute": name, "old": old, "new": new, "source": it.instance}),
+                "contact_id": target, "origin_contact_id": target, "created_at": utcnow()})
 
     def _collect_events(self, it: PreparedItem, target: int, now: datetime) -> None:
         record = it.record

@@ -75,6 +75,8 @@ def wins(policy: FieldPolicy, current: AttrValue | None, incoming: AttrValue) ->
     if policy.policy == "prefer" and policy.prefer:
         preferred = policy.prefer
         if incoming.connector == preferred:
+            if current.connector == preferred and not _newer_or_same(incoming, current):
+                return False  # an older version of the preferred record, processed late
             if policy.unless_blank and is_blank(incoming.value):
                 # The preferred source emptied the field: record that only over its own value,
                 # so other sources can fill it on their next write.

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub.identity.merge import root_of
 from hub.identity.rules import Rules
-from hub.store.models import Contact, ContactAttribute, ContactTag, Event, Identity, Link, MergeConflict, MergeEdge
+from hub.store.models import Contact, ContactAttribute, ContactTag, Event, Identity, Link, MergeConflict, MergeEdge, OutboxRow
 
 
 @dataclass
@@ -200,4 +200,32 @@ def history(session: Session, contact_id: int, *, kinds: Iterable[str] | None = 
     rows = session.execute(stmt.order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit + 1)).scalars().all()
     page = [EventView(e.id, e.contact_id, e.connector, e.native_id, e.kind, e.occurred_at, e.summary, e.data) for e in rows[:limit]]
     next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id) if len(rows) > limit else None
-    return HistoryPage(page, next_cursor)
+    return HistoryPage(_with_delivery_states(session, page), next_cursor)
+
+
+#: The timeline kind of the hub's own writes (see ``hub.pipeline.process``).
+OUTBOUND_WRITE = "outbound_write"
+
+
+def _with_delivery_states(session: Session, page: list[EventView]) -> list[EventView]:
+    """Fill each of the hub's own writes with its delivery state as it is *now* (pending,
+    delivered, dead, matched — linked to an existing record instead of creating one) and
+    the destination's record id; a write superseded by a newer rendering is left out."""
+    ids = [int(e.data["outbox_id"]) for e in page if e.kind == OUTBOUND_WRITE and isinstance(e.data, dict) and "outbox_id" in e.data]
+    if not ids:
+        return page
+    states = {row.id: row for row in session.execute(
+        select(OutboxRow.id, OutboxRow.status, OutboxRow.native_id, OutboxRow.last_error, OutboxRow.attempts)
+        .where(OutboxRow.id.in_(ids)))}
+    out = []
+    for e in page:
+        if e.kind == OUTBOUND_WRITE and isinstance(e.data, dict) and "outbox_id" in e.data:
+            row = states.get(int(e.data["outbox_id"]))
+            if row is not None and row.status == "superseded":
+                continue
+            data = dict(e.data)
+            if row is not None:
+                data.update(state=row.status, native_id=row.native_id, attempts=row.attempts, error=row.last_error)
+            e = EventView(e.id, e.contact_id, e.connector, e.native_id, e.kind, e.occurred_at, e.summary, data)
+        out.append(e)
+    return out

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, exists, select, update
+from sqlalchemy.orm import aliased
 
 from hub.connector import ConnectorError, PermanentError, RateLimitedError
 from hub.pipeline.backoff import backoff_delay
 from hub.pipeline.links import record_write, record_writes
+from hub.pipeline.matching import settle_creates
 from hub.pipeline.pauses import pause, paused_for
 from hub.pipeline.ratelimit import acquire_all
 from hub.store.models import OutboxRow
@@ -40,14 +42,25 @@ class DeliveryCounts:
     retrying: int = 0
     dead: int = 0
     skipped: int = 0
+    matched: int = 0
+    superseded: int = 0
     retries: dict[int, float] = field(default_factory=dict)  # outbox id -> delay (s)
+
+
+def _in_order():
+    """Claim condition: no older rendering of the same contact for the same sink is being
+    sent, so a destination never receives an older rendering after a newer one (the row
+    stays pending and is picked up again)."""
+    older = aliased(OutboxRow)
+    return ~exists().where(and_(older.connector == OutboxRow.connector, older.sink == OutboxRow.sink,
+                                older.contact_id == OutboxRow.contact_id, older.status == "sending", older.id < OutboxRow.id))
 
 
 def _claim(db, row_id: int) -> OutboxRow | None:
     with db.session() as s:
         claimed = s.execute(
             update(OutboxRow)
-            .where(OutboxRow.id == row_id, OutboxRow.status == "pending", OutboxRow.next_attempt_at <= utcnow())
+            .where(OutboxRow.id == row_id, OutboxRow.status == "pending", OutboxRow.next_attempt_at <= utcnow(), _in_order())
             .values(status="sending", claimed_at=utcnow())
         ).rowcount
         if not claimed:
@@ -120,7 +133,31 @@ _CLAIM_COLUMNS = (OutboxRow.id, OutboxRow.connector, OutboxRow.sink, OutboxRow.c
                   OutboxRow.written_values)
 
 
-def _deliver_many(runtime, connector, sink, ids: list[int], counts: DeliveryCounts, schedule_retry) -> None:
+def _come_back_later(runtime, ids: list[int], schedule_retry) -> None:
+    """Rows this call could not claim that are still pending — a create in its settle
+    window, or one waiting for an older rendering of its contact to finish sending — are
+    scheduled for when they fall due (at least a second from now), not left to the
+    reconciler's sweep."""
+    if not ids or schedule_retry is None:
+        return
+    now = utcnow()
+    with runtime.db.session() as s:
+        for row_id, due in s.execute(select(OutboxRow.id, OutboxRow.next_attempt_at)
+                                     .where(column_in(s, OutboxRow.id, ids), OutboxRow.status == "pending")):
+            schedule_retry(row_id, max(1.0, (due - now).total_seconds()))
+
+
+def _settle(runtime, sink, rows: list, counts: DeliveryCounts, schedule_retry, on_matched) -> list:
+    """Match before create (:mod:`hub.pipeline.matching`); the rows still to write."""
+    go, failed, settled = settle_creates(runtime, sink, rows, on_matched)
+    counts.matched += settled["matched"]
+    counts.superseded += settled["superseded"]
+    for row, exc in failed:
+        _failed(runtime, row, exc, counts, schedule_retry)
+    return go
+
+
+def _deliver_many(runtime, connector, sink, ids: list[int], counts: DeliveryCounts, schedule_retry, on_matched=None) -> None:
     """The rows of one sink that writes many at once (``Sink.write_many``): one claim, one
     ``write_many`` call and one bookkeeping transaction per :data:`MANY` rows. Each row's
     outcome is handled exactly as a single write's would be."""
@@ -130,17 +167,20 @@ def _deliver_many(runtime, connector, sink, ids: list[int], counts: DeliveryCoun
             now = utcnow()
             claimed = s.execute(
                 update(OutboxRow)
-                .where(column_in(s, OutboxRow.id, chunk), OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+                .where(column_in(s, OutboxRow.id, chunk), OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now, _in_order())
                 .values(status="sending", claimed_at=now)
                 .returning(*_CLAIM_COLUMNS)
             ).all()
         counts.skipped += len(chunk) - len(claimed)
+        taken = {row.id for row in claimed}
+        _come_back_later(runtime, [i for i in chunk if i not in taken], schedule_retry)
         order = {row_id: i for i, row_id in enumerate(chunk)}
         go = []
         for row in sorted(claimed, key=lambda r: order[r.id]):
             if _throttled(runtime, connector, row, counts, schedule_retry):
                 continue
             go.append(row)
+        go = _settle(runtime, sink, go, counts, schedule_retry, on_matched)
         if not go:
             continue
         try:
@@ -200,9 +240,11 @@ def _batched_sinks(runtime, outbox_ids: list[int], connectors: dict[str, object]
     return many, single
 
 
-def deliver(runtime, outbox_ids: list[int], *, schedule_retry: Callable[[int, float], None] | None = None) -> DeliveryCounts:
+def deliver(runtime, outbox_ids: list[int], *, schedule_retry: Callable[[int, float], None] | None = None,
+            on_matched: Callable[[list[int]], None] | None = None) -> DeliveryCounts:
     """Try each row once. ``schedule_retry(id, delay)`` arranges the next attempt (RQ's
-    scheduler in production; tests and ``--inline`` loop themselves).
+    scheduler in production; tests and ``--inline`` loop themselves). ``on_matched(ids)``
+    gets the inbox rows stored for records a create matched (they need processing).
 
     Rows for a sink that offers ``write_many(writes) -> [WriteResult | ConnectorError]``
     (the SQL connector's tables) go in batches; the others one ``write`` at a time."""
@@ -211,11 +253,12 @@ def deliver(runtime, outbox_ids: list[int], *, schedule_retry: Callable[[int, fl
     many, single = _batched_sinks(runtime, list(outbox_ids), connectors)
     for (instance, sink_name), ids in many.items():
         connector = connectors[instance]
-        _deliver_many(runtime, connector, connector.sink(sink_name), ids, counts, schedule_retry)
+        _deliver_many(runtime, connector, connector.sink(sink_name), ids, counts, schedule_retry, on_matched)
     for row_id in single:
         row = _claim(runtime.db, row_id)
         if row is None:
             counts.skipped += 1
+            _come_back_later(runtime, [row_id], schedule_retry)
             continue
         inst = runtime.config.connectors.get(row.connector)
         if inst is None or not inst.enabled or row.sink not in inst.sinks:
@@ -226,6 +269,8 @@ def deliver(runtime, outbox_ids: list[int], *, schedule_retry: Callable[[int, fl
             connectors[row.connector] = runtime.connector(row.connector)
         connector = connectors[row.connector]
         if _throttled(runtime, connector, row, counts, schedule_retry):
+            continue
+        if not _settle(runtime, connector.sink(row.sink), [row], counts, schedule_retry, on_matched):
             continue
         try:
             result = connector.write(row.sink, row.payload, idempotency_key=row.idempotency_key, native_id=row.native_id)

@@ -25,11 +25,15 @@ def run_inline(runtime, *, inbox_ids: list[int] = (), outbox_ids: list[int] = ()
         totals["rejected"] += outcome.rejected
         pending_out.extend(outcome.outbox_ids)
     pending_out = deliverable(runtime.db, pending_out)  # a switched-off destination's rows stay pending
+    matched: list[int] = []
     for start in range(0, len(pending_out), size):
-        counts = track_deliveries(runtime.db, pending_out[start : start + size], lambda ids: deliver(runtime, ids))
+        counts = track_deliveries(runtime.db, pending_out[start : start + size], lambda ids: deliver(runtime, ids, on_matched=matched.extend))
         totals["delivered"] += counts.delivered
         totals["retrying"] += counts.retrying
         totals["dead"] += counts.dead
+    if matched:  # records that creates matched in their destination: process them too
+        for key, value in run_inline(runtime, inbox_ids=matched).items():
+            totals[key] += value
     return totals
 
 

@@ -161,7 +161,8 @@ def deliver_job(outbox_ids: list[int]) -> dict:
 
     try:  # rows of a switched-off destination stay pending; the rest are counted in its runs
         counts = track_deliveries(runtime.db, deliverable(runtime.db, outbox_ids),
-                                  lambda ids: deliver(runtime, ids, schedule_retry=schedule))
+                                  lambda ids: deliver(runtime, ids, schedule_retry=schedule,
+                                                      on_matched=lambda found: _safely("processing", enqueue_process, runtime, found)))
     finally:
         for delay, ids in sorted(retries.items()):
             _safely("a retry", enqueue_deliver, runtime, ids, delay)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Callable
 
 from sqlalchemy import update
@@ -26,11 +27,15 @@ from sqlalchemy import update
 from hub.contacts.apply import ApplyItem, apply_batch
 from hub.mapping import MappingError, MappingRecordError, canonical_view
 from hub.pipeline.claims import claim_inbox
-from hub.pipeline.hashing import payload_hash
+from hub.pipeline.hashing import jsonable, payload_hash
 from hub.pipeline.preview import hold_status
-from hub.pipeline.links import destination_native_ids, last_written_hashes, written_values
+from hub.pipeline import outbound
+from hub.pipeline.links import last_written_hashes, written_values
+from hub.pipeline.outbound import Change
+from hub.pipeline.reviews import open_duplicate_reviews
 from hub.pipeline.views import load_views
-from hub.store.models import InboxRow, OutboxRow
+from hub.contacts.queries import OUTBOUND_WRITE
+from hub.store.models import Event, InboxRow, OutboxRow
 from hub.store.types import utcnow
 from hub.store.upsert import column_in, insert_ignore
 
@@ -39,6 +44,8 @@ _INBOX_COLUMNS = (InboxRow.id, InboxRow.connector, InboxRow.stream, InboxRow.nat
                   InboxRow.source_updated_at, InboxRow.deleted)
 
 log = logging.getLogger(__name__)
+
+_MISSING = object()
 
 
 @dataclass
@@ -78,69 +85,88 @@ def _mark(session, ids: list[int], status: str, error: str | None = None) -> Non
         )
 
 
-def _destinations(runtime, origins: set[str]) -> list[tuple[str, str]]:
-    """``(instance, sink)`` pairs that receive a change made at ``origins``. A change never
-    goes back to its origin; when several systems changed the contact in one batch, each
-    of them still receives what the others changed."""
+def _destinations(runtime) -> list[tuple[str, str, list[str] | None]]:
+    """Every enabled ``(instance, sink, sources)``: each may hold any changed contact
+    (:mod:`hub.pipeline.outbound` decides which and what)."""
     out = []
     for name, inst in runtime.config.enabled_connectors().items():
-        if origins == {name}:
-            continue
         for sink in inst.sinks.values():
-            if sink.enabled and (sink.sources is None or origins & set(sink.sources) - {name}):
-                out.append((name, sink.name))
+            if sink.enabled:
+                out.append((name, sink.name, sink.sources))
     return out
 
 
-def _write_outbox(session, runtime, changed: dict[int, tuple[set[str], set[str]]], outcome: ProcessOutcome) -> None:
-    """One outbox row per (changed contact, destination sink) whose payload is new.
+def _sink_matches(runtime, dest: str, sink: str, cache: dict) -> bool:
+    """Whether the destination sink finds existing records before a create."""
+    if (dest, sink) not in cache:
+        try:
+            cache[(dest, sink)] = bool(getattr(runtime.connector(dest).sink(sink), "matches", False))
+        except Exception:  # an unbuildable connector: its writes fail visibly in delivery
+            cache[(dest, sink)] = False
+    return cache[(dest, sink)]
 
-    Everything it reads is read per batch, not per contact: the views, each destination's
-    native ids of the contacts, and the hashes last written to those records."""
+
+def _renders(mapping, contact_id: int, view: dict[str, Any], native_id: str | None, names: list[str]) -> Any:
+    try:
+        return mapping.apply(canonical_view(contact_id, view["attributes"], view["identities"], view["tags"], native_id, names))
+    except MappingRecordError:
+        return None
+
+
+def _write_outbox(session, runtime, changed: dict[int, Change], views: dict[int, dict[str, Any]], outcome: ProcessOutcome) -> None:
+    """One outbox row per (changed contact, destination sink) that needs a new rendering.
+
+    Convergent (:mod:`hub.pipeline.outbound`): every decision reads the contact's current
+    state, its links and its rendering history for the destination, all loaded per batch,
+    not per contact."""
     if not changed:
         return
-    views = load_views(session, changed)
-    destinations: dict[frozenset[str], list[tuple[str, str]]] = {}
-    planned: list[tuple[int, str, str, str, dict]] = []  # contact, origin, dest, sink, view
-    wanted: dict[str, tuple[set[str], set[int]]] = {}  # dest -> (sinks, contacts)
-    for contact_id, (origins, names) in changed.items():
-        view = views.get(contact_id)
-        if view is None:
-            continue
-        key = frozenset(origins)
-        if key not in destinations:
-            destinations[key] = _destinations(runtime, origins)
-        origin = ",".join(sorted(origins))
-        for dest, sink in destinations[key]:
-            planned.append((contact_id, origin, dest, sink, view))
-            sinks, contacts = wanted.setdefault(dest, (set(), set()))
-            sinks.add(sink)
-            contacts.add(contact_id)
-    native_ids: dict[tuple[str, str, int], str] = {}
-    for dest, (sinks, contacts) in wanted.items():
-        for (sink, contact_id), native_id in destination_native_ids(session, dest, sinks, contacts).items():
-            native_ids[(dest, sink, contact_id)] = native_id
-    rendered: list[tuple[int, str, str, str, dict, str | None, dict, str]] = []
+    links = outbound.contact_links(session, changed)
+    history = outbound.histories(session, changed)
+    destinations = _destinations(runtime)
+    superseded: list[int] = []
+    rendered: list[tuple[int, str, str, str, dict, str | None, dict, str, list[str]]] = []
     known: dict[tuple[str, str], set[str]] = {}
+    matches: dict[tuple[str, str], bool] = {}
     #: Contacts a destination's mapping cannot render (e.g. no WeCom id for the tags sink):
     #: usually expected, so one line per destination and batch, not one per contact.
     unrenderable: dict[tuple[str, str], list] = {}
-    for contact_id, origin, dest, sink, view in planned:
-        mapping = runtime.mapping(dest, sink=sink)
-        native_id = native_ids.get((dest, sink, contact_id))
-        names = changed[contact_id][1]
-        full = canonical_view(contact_id, view["attributes"], view["identities"], view["tags"], native_id, sorted(names))
-        try:
-            payload = mapping.apply(full)
-        except MappingRecordError as exc:
-            seen = unrenderable.setdefault((dest, sink), [0, contact_id, exc.message])
-            seen[0] += 1
+    for contact_id, change in changed.items():
+        view = views.get(contact_id)
+        if view is None:
             continue
-        if not payload:
-            continue
-        rendered.append((contact_id, origin, dest, sink, view, native_id, payload, payload_hash(payload)))
-        if native_id is not None:
-            known.setdefault((dest, sink), set()).add(native_id)
+        contact_links = links.get(contact_id, [])
+        origin = ",".join(sorted(change.origins))
+        for dest, sink, sources in destinations:
+            if not outbound.in_scope(sources, contact_links):
+                continue
+            past = history.get((dest, sink, contact_id))
+            names = sorted(outbound.names_to_render(change, dest, past, view["attributes"]))
+            mapping = runtime.mapping(dest, sink=sink)
+            record = outbound.record_for(contact_links, dest, sink)
+            native_id = record.native_id if record is not None else None
+            full = canonical_view(contact_id, view["attributes"], view["identities"], view["tags"], native_id, names)
+            try:
+                payload = mapping.apply(full)
+            except MappingRecordError as exc:
+                seen = unrenderable.setdefault((dest, sink), [0, contact_id, exc.message])
+                seen[0] += 1
+                continue
+            if not payload:
+                continue
+            digest = payload_hash(payload)
+            if past is not None and past.latest_hash == digest and past.latest_status in outbound.LIVE_STATES:
+                continue  # this very rendering is already on its way, or there
+            held = outbound.as_held_by(view, record)
+            if held is not None and _renders(mapping, contact_id, held, native_id, names) == payload:
+                # The destination's own record already says exactly this: nothing to write,
+                # and a pending rendering (a create a pull has since linked) is moot.
+                if past is not None:
+                    superseded.extend(past.pending_ids)
+                continue
+            rendered.append((contact_id, origin, dest, sink, view, native_id, payload, digest, names))
+            if native_id is not None:
+                known.setdefault((dest, sink), set()).add(native_id)
     for (dest, sink), (count, example, message) in unrenderable.items():
         log.info("outbound mapping %s.%s skipped %d contact(s) it cannot render, e.g. contact %s: %s", dest, sink, count, example, message)
     last: dict[tuple[str, str], dict[str, str | None]] = {
@@ -148,42 +174,113 @@ def _write_outbox(session, runtime, changed: dict[int, tuple[set[str], set[str]]
     }
     rows = []
     now = utcnow()
-    for contact_id, origin, dest, sink, view, native_id, payload, digest in rendered:
+    for contact_id, origin, dest, sink, view, native_id, payload, digest, names in rendered:
+        past = history.get((dest, sink, contact_id))
         if native_id is not None and last[(dest, sink)].get(native_id) == digest:
             continue  # the destination already holds exactly this
+        due = now
+        if native_id is None:  # a create: wait for the settle window, then match first
+            due = now + timedelta(seconds=outbound.create_delay(runtime, dest, sink, _sink_matches(runtime, dest, sink, matches)))
+            if past is not None and past.pending_due is not None:
+                due = min(due, past.pending_due)
+        after = past.latest_id if past is not None else 0
         rows.append(
             {
                 "connector": dest,
                 "sink": sink,
                 "contact_id": contact_id,
-                "origin": origin,
-                "idempotency_key": f"{dest}:{sink}:{contact_id}:{digest[:24]}",
+                "origin": origin[:64],
+                # Unique per rendering *after* the destination's latest one: the same change
+                # processed twice is one row, but A → B → A is three writes.
+                "idempotency_key": f"{dest}:{sink}:{contact_id}:{digest[:24]}:{after}",
                 "payload": payload,
                 "payload_hash": digest,
                 "written_values": {**view["attributes"], "__tags__": view["tags"]},
+                "changed": names,
                 "native_id": native_id,
                 "status": hold_status(runtime, session, dest, sink),  # 'held' until a preview sink is approved
-                "next_attempt_at": now,
+                "next_attempt_at": due,
             }
         )
-    got = insert_ignore(session, OutboxRow, rows, ["idempotency_key"], returning=[OutboxRow.id])
+        if past is not None:
+            superseded.extend(past.pending_ids)
+    if superseded:
+        session.execute(update(OutboxRow).where(column_in(session, OutboxRow.id, superseded), OutboxRow.status == "pending")
+                        .values(status="superseded"))
+    got = insert_ignore(session, OutboxRow, rows, ["idempotency_key"], returning=[OutboxRow.id, OutboxRow.idempotency_key])
     outcome.outbox_ids.extend(sorted(r[0] for r in got))
+    _timeline_writes(session, runtime, rows, got, now)
+
+
+def _timeline_writes(session, runtime, rows: list[dict[str, Any]], got, now) -> None:
+    """Each new outbox row on its contact's timeline: destination, what it does (the
+    sink's own words, ``Sink.describe``) and — filled in when read — its delivery state."""
+    by_key = {row["idempotency_key"]: row for row in rows}
+    sinks: dict[tuple[str, str], Any] = {}
+    events = []
+    for outbox_id, key in got:
+        row = by_key.get(key)
+        if row is None or row["contact_id"] is None:
+            continue
+        dest, sink = row["connector"], row["sink"]
+        if (dest, sink) not in sinks:
+            try:
+                sinks[(dest, sink)] = runtime.connector(dest).sink(sink)
+            except Exception:  # unbuildable: delivery reports it; describe generically
+                sinks[(dest, sink)] = None
+        described = sinks[(dest, sink)].describe(row["payload"]) if sinks[(dest, sink)] is not None else ", ".join(sorted(row["payload"]))
+        events.append({
+            "connector": dest, "native_id": f"outbox:{outbox_id}", "kind": OUTBOUND_WRITE, "occurred_at": now,
+            "summary": f"{dest}.{sink}: {described}"[:500], "contact_id": row["contact_id"], "origin_contact_id": row["contact_id"],
+            "created_at": now,
+            "data": {"destination": dest, "sink": sink, "outbox_id": outbox_id, "origin": row["origin"],
+                     "action": "create" if row["native_id"] is None else "update", "native_id": row["native_id"],
+                     "state": row["status"]},
+        })
+    if events:
+        insert_ignore(session, Event, events, ["connector", "native_id"])
+
+
+def _lost_values(runtime, items: list[tuple[Any, ApplyItem]], results, views: dict[int, dict[str, Any]]) -> dict[int, dict[str, set[str]]]:
+    """Per contact and origin: the attributes the origin sent that lost under the field
+    policy (the contact holds another value), so the origin gets the winning one."""
+    lost: dict[int, dict[str, set[str]]] = {}
+    for (row, item), result in zip(items, results):
+        view = views.get(result.contact_id) if result.contact_id is not None else None
+        if view is None or item.record.deleted:
+            continue
+        for name, value in item.record.attributes.items():
+            if runtime.config.field_policy(name).policy == "none":
+                continue
+            if view["attributes"].get(name, _MISSING) != jsonable(value):
+                lost.setdefault(result.contact_id, {}).setdefault(row.connector, set()).add(name)
+    return lost
 
 
 def _apply(session, runtime, items: list[tuple[Any, ApplyItem]], outcome: ProcessOutcome) -> None:
-    results = apply_batch(session, runtime.rules, runtime.config.fields, [item for _, item in items])
-    changed: dict[int, tuple[set[str], set[str]]] = {}
+    results = apply_batch(session, runtime.rules, runtime.config.fields, [item for _, item in items],
+                          notable=runtime.config.hub.timeline_attributes)
+    changed: dict[int, Change] = {}
     for (row, _), result in zip(items, results):
         if result.contact_id is None:
             continue
-        names = set(result.attributes_changed) | ({"tags"} if result.tags_added else set())
+        change = changed.setdefault(result.contact_id, Change())
+        change.origins.add(row.connector)
+        change.names.update(result.attributes_changed)
+        if result.tags_added:
+            change.names.add("tags")
         if result.created or result.merged_ids:
-            names.add("identities")
-        if names:
-            origins, seen = changed.get(result.contact_id, (set(), set()))
-            changed[result.contact_id] = (origins | {row.connector}, seen | names)
-    outcome.contacts_changed += len(changed)
-    _write_outbox(session, runtime, changed, outcome)
+            change.names.add("identities")
+    if not changed:
+        return
+    # Lock before reading: of two workers changing one contact, the later renders both.
+    outbound.lock_contacts(session, changed)
+    views = load_views(session, changed)
+    for contact_id, per_origin in _lost_values(runtime, items, results, views).items():
+        changed[contact_id].lost = per_origin
+    open_duplicate_reviews(session, runtime, {r.contact_id for r in results if r.merged_ids and r.contact_id is not None})
+    outcome.contacts_changed += sum(1 for c in changed.values() if c.names or c.lost)
+    _write_outbox(session, runtime, changed, views, outcome)
 
 
 def process_inbox(runtime, inbox_ids: list[int] | None = None, *, stream: tuple[str, str] | None = None,

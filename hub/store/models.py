@@ -206,7 +206,10 @@ class OutboxRow(Base):
     change twice is one row, and the sink receives the key to make the write idempotent."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_destination_contact", "connector", "sink", "contact_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     connector: Mapped[str] = mapped_column(String(64))
@@ -224,6 +227,10 @@ class OutboxRow(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The contact's canonical values this payload was rendered from (recorded on the link).
     written_values: Mapped[Any | None] = mapped_column(Json)
+    #: The canonical names this rendering covers (the mapping's ``changed``); a newer
+    #: rendering for the same destination and contact supersedes a pending one and covers
+    #: the union, so no change is lost and the destination gets the latest state.
+    changed: Mapped[Any | None] = mapped_column(Json)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

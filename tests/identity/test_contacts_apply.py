@@ -35,6 +35,36 @@ def test_prefer_connector(db, apply):
     assert attrs(db, cid)["tier"] == ("gold", "crm_main", at(0))
 
 
+def test_an_older_version_of_the_preferred_record_processed_late_does_not_win(db, apply):
+    """Two versions of one CRM row reach processing out of order (a webhook-fed worker and a
+    pull): the newer source timestamp stands, as under ``latest``."""
+    policies = {"tier": FieldPolicy(policy="prefer", prefer="crm_main")}
+    cid = apply([("crm_main", "c", "1", rec(P1, attributes={"tier": "金卡"}, ts=at(9)))], policies=policies)[0].contact_id
+    late = apply([("crm_main", "c", "1", rec(P1, attributes={"tier": "普通会员"}, ts=at(2)))], policies=policies)[0]
+    assert late.attributes_changed == []
+    assert attrs(db, cid)["tier"] == ("金卡", "crm_main", at(9))
+
+
+def test_a_notable_attribute_change_is_on_the_timeline_with_old_new_and_source(db, apply):
+    from hub.contacts.apply import apply_batch
+    from hub.identity.rules import build_rules
+
+    items = [("crm_main", "c", "1", rec(P1, attributes={"tier": "普通会员", "city": "杭州"}, ts=at(1)))]
+    with db.session() as s:
+        cid = apply_batch(s, build_rules(), {}, items, notable=["tier"])[0].contact_id
+        s.commit()
+    with db.session() as s:
+        apply_batch(s, build_rules(), {}, [("crm_main", "c", "1", rec(P1, attributes={"tier": "金卡", "city": "上海"}, ts=at(2)))],
+                    notable=["tier"])
+        apply_batch(s, build_rules(), {}, [("crm_main", "c", "1", rec(P1, attributes={"tier": "金卡", "city": "上海"}, ts=at(2)))],
+                    notable=["tier"])  # the same record again: no second event
+        s.commit()
+    with db.session() as s:
+        changes = [(e.kind, e.connector, e.data, e.summary) for e in history(s, cid).events if e.kind == "attribute_changed"]
+    assert changes == [("attribute_changed", "crm_main", {"attribute": "tier", "old": "普通会员", "new": "金卡", "source": "crm_main"},
+                        "tier: 普通会员 → 金卡")]  # the first value and the city change are not notable
+
+
 def test_prefer_unless_blank(db, apply):
     policies = {"default": FieldPolicy(policy="prefer", prefer="crm_main", unless_blank=True)}
     cid = apply([("crm_main", "c", "1", rec(P1, attributes={"company": "", "owner": "李"}, ts=at(0)))], policies=policies)[0].contact_id

@@ -112,7 +112,9 @@ def test_processing_twice_is_harmless(make_hub):
 
 def test_a_preferred_system_owns_values_the_hub_wrote_to_it(make_hub):
     """crm_b is preferred for names. A contact first seen in crm_a is written to crm_b; once
-    crm_b's row is read back, crm_b is the name's source and crm_a can no longer change it."""
+    crm_b's row is read back, crm_b is the name's source and crm_a can no longer change it:
+    crm_a's edit loses, and crm_a gets the winning name back (convergence: every system
+    holds what its mapping renders from the contact)."""
     from hub.store.models import ContactAttribute
 
     hub = make_hub(fields="  name: {prefer: crm_b}")
@@ -125,5 +127,9 @@ def test_a_preferred_system_owns_values_the_hub_wrote_to_it(make_hub):
     original = hub.b.contacts[b_id]["name"]
     hub.a.contacts[int(a_id)].update(name="改过的名字", updated_at="2026-06-01T00:00:00Z")
     out = sync_inline(hub.runtime, "crm_a", "contacts")
-    assert out["delivered"] == 0, out
+    assert out["delivered"] == 1, out
     assert hub.b.contacts[b_id]["name"] == original
+    assert hub.a.contacts[int(a_id)]["name"] == original
+    assert len(hub.b.effects("contacts")) == 1  # only the first write
+    # and crm_a's read-back of the hub's write is an echo: nothing moves
+    assert sync_inline(hub.runtime, "crm_a", "contacts")["delivered"] == 0

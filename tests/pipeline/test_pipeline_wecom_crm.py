@@ -4,7 +4,8 @@ A customer of the CRM (a real temporary SQLite database) scans a Feiyu ad's 联�
 code and adds sales 张三 on WeCom; 张三 notes her mobile as a remark mobile. The WeCom scan
 must attach her WeCom relation to the CRM customer's existing contact (by phone: the CRM
 stores national 11-digit mobiles, WeCom's remark mobiles are national too, identities are
-E.164). Then the CRM upgrades her tier: the hub marks the WeCom tag for the new tier on her
+E.164) — and as she becomes addressable in WeCom, her current tier goes out as a tag
+(convergence). Then the CRM upgrades her tier: the hub marks the WeCom tag for the new tier on her
 relation (``externalcontact/mark_tag`` in the WeCom sandbox), and that tag write, read back
 by the next WeCom scan, is not a change that travels anywhere — no second mark_tag and no
 write to the CRM.
@@ -36,6 +37,7 @@ MAPPINGS = REPO / "mappings"
 
 CRM, WECOM = "crm", "wecom_sales"
 STATE = "feiyu_ad_1"
+TIER_TAGS = {"钻石卡": "VIP客户", "金卡": "重要客户", "银卡": "银卡客户", "普通会员": "普通客户"}
 
 LOOKUPS = """
 lookups:
@@ -157,7 +159,9 @@ def test_wecom_friend_joins_crm_customer_and_tier_change_tags_without_echo(hub):
     # every relation of a member with the customer-contact permission (not 赵六's: he left)
     followed = [r for r in wecom.relations if r[1] in wecom.follow_users]
     assert scan["read"] == len(followed) and scan["processed"] == len(followed), scan
-    assert scan["delivered"] == 0, scan  # a WeCom change goes nowhere in this wiring
+    # she just became addressable in WeCom: her current CRM tier goes out as a tag at once
+    # (convergence: the tier was set before the relation existed; nothing else moves)
+    assert scan["delivered"] == 1, scan
 
     # attached to the existing CRM contact: no contact created for her, none merged away
     assert contact_of(runtime, "wecom_external_userid", ext) == crm_contact
@@ -182,7 +186,9 @@ def test_wecom_friend_joins_crm_customer_and_tier_change_tags_without_echo(hub):
     assert event.connector == WECOM and event.native_id == f"{relation}:added"
     assert event.data["state"] == STATE and event.data["userid"] == "zhangsan"
     assert {(CRM, "rows", customer_id), (WECOM, "external_contacts", relation)} <= links, links
-    assert wecom.effects("tags") == [] and crm.effects("rows") == []
+    assert len(wecom.effects("tags")) == 1
+    assert f"客户等级/{TIER_TAGS[customer['tier']]}" in wecom.relation_tags(relation)
+    assert crm.effects("rows") == []
 
     # -- 16:30 the CRM upgrades her ----------------------------------------------------------
     assert customer["tier"] != "钻石卡"
@@ -191,8 +197,8 @@ def test_wecom_friend_joins_crm_customer_and_tier_change_tags_without_echo(hub):
     assert upgrade["error"] is None and upgrade["new"] == 1 and upgrade["processed"] == 1, upgrade
     assert upgrade["delivered"] == 1 and upgrade["dead"] == 0 and upgrade["retrying"] == 0, upgrade
     tag_writes = wecom.effects("tags")
-    assert len(tag_writes) == 1, tag_writes
-    (write,) = tag_writes
+    assert len(tag_writes) == 2, tag_writes
+    write = tag_writes[-1]
     vip = next(t["id"] for g in wecom.tag_groups if g["group_name"] == "客户等级" for t in g["tag"] if t["name"] == "VIP客户")
     assert write["userid"] == "zhangsan" and write["external_userid"] == ext
     assert write["add_tag"] == [vip]
@@ -201,7 +207,7 @@ def test_wecom_friend_joins_crm_customer_and_tier_change_tags_without_echo(hub):
     assert ("POST", f"/sandbox/{WECOM}/cgi-bin/externalcontact/mark_tag") in router.calls
     with runtime.db.session() as s:
         delivered = s.execute(select(OutboxRow.connector, OutboxRow.sink, OutboxRow.contact_id, OutboxRow.status)).all()
-    assert delivered == [(WECOM, "tags", crm_contact, "delivered")], delivered
+    assert delivered == [(WECOM, "tags", crm_contact, "delivered")] * 2, delivered
     assert crm.effects("rows") == []
 
     # -- the next WeCom scan reads our own tag write back: no new change anywhere ------------
@@ -211,7 +217,7 @@ def test_wecom_friend_joins_crm_customer_and_tier_change_tags_without_echo(hub):
     assert back["error"] is None and back["rejected"] == 0, back
     assert back["delivered"] == 0 and back["retrying"] == 0 and back["dead"] == 0, back
     assert scalar(runtime, select(func.count()).select_from(OutboxRow)) == outbox_before, "the tag write echoed into the outbox"
-    assert len(wecom.effects("tags")) == 1, wecom.effects("tags")
+    assert len(wecom.effects("tags")) == 2, wecom.effects("tags")
     assert router.calls.count(("POST", f"/sandbox/{WECOM}/cgi-bin/externalcontact/mark_tag")) == marks_before
     assert crm.effects("rows") == [], "the WeCom tag write came back to the CRM"
     assert contact_of(runtime, "wecom_external_userid", ext) == crm_contact
@@ -224,4 +230,4 @@ def test_wecom_friend_joins_crm_customer_and_tier_change_tags_without_echo(hub):
     assert quiet_crm["new"] == 0 and quiet_crm["delivered"] == 0, quiet_crm
     assert quiet_wecom["new"] == 0 and quiet_wecom["delivered"] == 0, quiet_wecom
     assert scalar(runtime, select(func.count()).select_from(InboxRow).where(InboxRow.status == "pending")) == 0
-    assert len(wecom.effects("tags")) == 1 and crm.effects("rows") == []
+    assert len(wecom.effects("tags")) == 2 and crm.effects("rows") == []

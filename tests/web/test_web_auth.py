@@ -26,6 +26,7 @@ EXPECTED = {
     ("api_conflicts.list_", "GET"): "operator",
     ("api_conflicts.merge", "POST"): "operator",
     ("api_conflicts.keep_apart", "POST"): "operator",
+    ("api_conflicts.acknowledge", "POST"): "operator",
     ("api_operations.connectors", "GET"): "operator",
     ("api_operations.connector", "GET"): "operator",
     ("api_operations.runs", "GET"): "operator",

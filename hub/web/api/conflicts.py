@@ -35,7 +35,7 @@ def _resolve(conflict_id: int, action: str):
     check_id(conflict_id, "merge conflict")
     try:
         with rt.db.session() as s:
-            view = resolve_conflict(s, conflict_id, action, actor(), rules=rt.rules, policies=rt.config.fields)
+            view = resolve_conflict(s, conflict_id, action, actor(), rules=rt.rules, policies=rt.config.fields, runtime=rt)
             return conflict_dict(view, masked=True)
     except ReviewError as exc:
         abort(404 if "no merge conflict" in str(exc) else 409, message=str(exc))
@@ -55,3 +55,12 @@ def merge(conflict_id: int):
 def keep_apart(conflict_id: int):
     """Different people: never merge this pair. Audited."""
     return _resolve(conflict_id, "keep_apart")
+
+
+@blp.route("/conflicts/<int:conflict_id>/acknowledge", methods=["POST"])
+@requires("operator")
+@blp.response(200, S.ConflictOut)
+def acknowledge(conflict_id: int):
+    """A duplicate-record item (a destination holds one person twice): the destination was
+    cleaned up. Audited."""
+    return _resolve(conflict_id, "acknowledge")

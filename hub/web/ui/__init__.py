@@ -682,12 +682,12 @@ def resolve(conflict_id: int):
     from hub.identity.review import ReviewError, resolve_conflict
 
     action = request.form.get("action")
-    if action not in ("merge", "keep_apart"):
+    if action not in ("merge", "keep_apart", "acknowledge"):
         abort(400)
     rt = _runtime()
     try:
         with rt.db.session() as s:
-            resolve_conflict(s, conflict_id, action, current_principal().actor, rules=rt.rules, policies=rt.config.fields)
+            resolve_conflict(s, conflict_id, action, current_principal().actor, rules=rt.rules, policies=rt.config.fields, runtime=rt)
         flash(t(f"conflicts.done.{action}", id=conflict_id), "ok")
     except ReviewError as exc:
         flash(str(exc), "error")

@@ -3,7 +3,9 @@
 Revision ID: 0004
 Revises: 0003
 
-Reserved in order so work on parallel issues chains linearly; the owner fills it in.
+The outbox remembers which canonical names each rendering covered, so pending renderings of
+one contact for one destination collapse into one covering their union; an index finds a
+contact's renderings per destination.
 """
 from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
@@ -21,8 +23,12 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("changed", JSON, nullable=True))
+        batch.create_index("ix_outbox_destination_contact", ["connector", "sink", "contact_id", "id"])
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_index("ix_outbox_destination_contact")
+        batch.drop_column("changed")

@@ -164,7 +164,7 @@ def test_hub_sync_through_the_queue_with_a_worker(two_databases, database_url, r
     with open(tmp_path / "worker.log", "ab") as log:
         worker = start_worker(config, redis_url, "w-sync", log)
         try:
-            proc = subprocess.run([sys.executable, "-m", "hub", "--config", str(config), "sync", "crm.rows", "--timeout", "120"],
+            proc = subprocess.run([sys.executable, "-m", "hub", "--config", str(config), "sync", "crm.rows", "--timeout", "120", "--wait-for-worker", "60"],
                                   env=env, capture_output=True, text=True, timeout=180)
         finally:
             stop(worker)

@@ -37,3 +37,16 @@ def test_a_pause_and_a_notice_show_on_their_connector_card(app, tokens):
 
     clear_notice(state)
     assert "Refresh token renewal failing" not in client.get("/connectors?lang=en").get_data(as_text=True)
+
+
+def test_the_api_reports_the_pause_and_the_notice(app, tokens):
+    from conftest import bearer
+
+    runtime = app.extensions["hub"]
+    pause(runtime.db, "wecom_sales", 3000, "RateLimitedError: WeCom externalcontact/mark_tag: errcode 45009")
+    set_notice(SqlState(runtime.db, "feiyu_ads"), "Refresh token renewal failing")
+    client = app.test_client()
+    statuses = {c["name"]: c for c in client.get("/api/v1/connectors", headers=bearer(tokens["operator"])).get_json()}
+    assert "45009" in statuses["wecom_sales"]["paused"]["reason"] and statuses["wecom_sales"]["paused"]["until"]
+    assert statuses["feiyu_ads"]["notice"]["message"] == "Refresh token renewal failing"
+    assert statuses["cc_400"]["paused"] is None and statuses["cc_400"]["notice"] is None

@@ -285,6 +285,17 @@ class ErrorItemOut(Strict):
     message = fields.String()
 
 
+class PauseOut(Strict):
+    until = fields.DateTime(required=True)
+    reason = fields.String()
+    since = fields.String()
+
+
+class NoticeOut(Strict):
+    message = fields.String(required=True)
+    since = fields.DateTime(allow_none=True)
+
+
 class ConnectorOut(Strict):
     name = fields.String(required=True)
     type = fields.String()
@@ -304,6 +315,9 @@ class ConnectorOut(Strict):
     outbox_dead = fields.Integer()
     recent_runs = fields.List(fields.Nested(RunOut))
     recent_errors = fields.List(fields.Nested(ErrorItemOut))
+    paused = fields.Nested(PauseOut, allow_none=True,
+                           metadata={"description": "Writes held while the remote system blocks the instance."})
+    notice = fields.Nested(NoticeOut, allow_none=True, metadata={"description": "A warning the connector left for operators."})
 
 
 class DeadLetterOut(Strict):

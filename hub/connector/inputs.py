@@ -192,8 +192,9 @@ def ensure_storable(value: Any, *, what: str = "payload", max_depth: int = MAX_J
 
     JSONB refuses ``\\u0000`` and lone surrogates in strings and keys and has no NaN or
     Infinity; SQLite would take them and PostgreSQL would fail at insert — a 500 after the
-    sender was verified. One ``json.dumps`` pass finds the common clean case; only a payload
-    that may hold such a value is walked to name the place."""
+    sender was verified. One ``json.dumps`` pass (C speed) finds the common clean case; only a
+    payload that may hold such a value is walked, to name the place. (Depth is
+    :func:`parse_json`'s concern: JSONB stores what ``json.dumps`` could write.)"""
     try:
         text = json.dumps(value, ensure_ascii=True, allow_nan=False, default=str)
     except ValueError:  # NaN / Infinity (or a circular structure)
@@ -201,7 +202,8 @@ def ensure_storable(value: Any, *, what: str = "payload", max_depth: int = MAX_J
         raise rejected(f"{what} is not storable as JSON") from None
     except RecursionError:
         raise rejected(f"{what} is nested deeper than {max_depth} levels") from None
-    _check_tree(value, what, max_depth, strings=bool(_UNSTORABLE_ESCAPE.search(text)))
+    if "\\u" in text and _UNSTORABLE_ESCAPE.search(text):
+        _check_tree(value, what, 10**6, strings=True)
     return value
 
 

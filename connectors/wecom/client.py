@@ -127,14 +127,18 @@ class WeComClient:
             raise TransientError(f"WeCom {path}: answer is not a JSON object (HTTP {response.status_code})")
         return body
 
-    def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None) -> dict[str, Any]:
-        """Call ``/cgi-bin/<path>``; return the body when errcode is 0, raise otherwise."""
+    def call(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
+             timeout: float | None = None) -> dict[str, Any]:
+        """Call ``/cgi-bin/<path>``; return the body when errcode is 0, raise otherwise.
+        ``timeout``: seconds for this call (a callback must answer WeCom within 5 s)."""
         token = self.token()
         for attempt in (1, 2):
             hour_calls = self._throttle(path)
             kwargs: dict[str, Any] = {"params": {**(params or {}), "access_token": token}}
             if json is not None:
                 kwargs["json"] = json
+            if timeout is not None:
+                kwargs["timeout"] = timeout
             body = self._get_json(method, path, **kwargs)
             code = int(body.get("errcode", 0) or 0)
             if code == 0:

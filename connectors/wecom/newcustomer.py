@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: follow_user pages read at most (500 follow users a page).
 MAX_PAGES = 3
+#: Seconds per externalcontact/get call: WeCom wants the callback answered within 5 s.
+CALL_TIMEOUT = 2.0
 
 
 def relation_now(connector: "WeComConnector", external_userid: str, userid: str) -> dict[str, Any] | None:
@@ -32,7 +34,7 @@ def relation_now(connector: "WeComConnector", external_userid: str, userid: str)
     try:
         for _ in range(MAX_PAGES):
             params = {"external_userid": external_userid, **({"cursor": cursor} if cursor else {})}
-            answer = connector.client.get("externalcontact/get", **params)
+            answer = connector.client.call("GET", "externalcontact/get", params=params, timeout=CALL_TIMEOUT)
             follow = next((f for f in answer.get("follow_user") or [] if f.get("userid") == userid), None)
             if follow is not None:
                 return {"external_contact": dict(answer.get("external_contact") or {}), "follow_info": _scan_shape(follow)}

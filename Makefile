@@ -38,6 +38,7 @@ bench: $(STAMP)
 	HUB_DATABASE_URL=$(BENCH_PG_URL) $(BIN)/python benchmarks/identity.py
 	$(BIN)/python benchmarks/pipeline.py --backend postgresql --pg-url $(BENCH_PG_URL) --compare --rows $(BENCH_ROWS) --repeat 2
 	$(BIN)/python benchmarks/webhooks.py --backend postgresql --pg-url $(BENCH_PG_URL)
+	$(BIN)/python benchmarks/large_push.py --database-url $(BENCH_PG_URL)
 
 clean:
 	rm -rf var/ .pytest_cache .hypothesis

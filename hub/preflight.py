@@ -246,6 +246,8 @@ def run(runtime: Any, *, offline: bool = False, echo: Callable[[str], None] | No
     listed: set[tuple[str, str]] = set()  # (instance, stream) the config lists: what runs
     checked = 0
     for use in mappings_in_config(config):
+        if use.direction == "outbound" and not use.explicit:
+            continue  # a sink the config does not list never receives a write
         kind = "streams" if use.direction == "inbound" else "sinks"
         try:
             path = locate(use)

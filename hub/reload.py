@@ -8,9 +8,10 @@ mapping was not used until a restart nobody mentioned. Now:
   loaded again into the *same* runtime object (so the ticker, the web app and jobs all see
   it) and cached mappings and rules are dropped. A config that no longer loads is logged
   and the old one kept. (Under gunicorn, ``kill -HUP`` on the master re-creates the app.)
-* Each worker records a digest of the config file and the mapping files it uses in Redis
-  (``hub:config:loaded``); ``hub check`` and ``hub sync`` compare it with the files on
-  disk and say which live worker needs a SIGHUP or restart.
+* Each worker (``hub:config:loaded``) and ``hub serve`` process (``hub:config:web:…``, kept
+  alive while it runs) records a digest of the config file and the mapping files it uses
+  in Redis; ``hub check`` and ``hub sync`` compare it with the files on disk and say which
+  live process needs a SIGHUP or restart.
 """
 
 from __future__ import annotations
@@ -76,12 +77,37 @@ def reload(runtime: Any) -> bool:
     return True
 
 
+#: Web processes are not RQ workers, so nothing lists the live ones: each keeps its own key
+#: alive (``WEB_PREFIX<name>`` → digest, expiring unless refreshed).
+WEB_PREFIX = "hub:config:web:"
+WEB_TTL = 180
+
+
 def record_loaded(runtime: Any, who: str) -> None:
-    """Note in Redis which config ``who`` (a worker name) runs."""
+    """Note in Redis which config ``who`` (a worker name, or ``web.…`` for a web process) runs."""
     try:
-        runtime.redis.hset(LOADED_KEY, who, config_digest(runtime.config))
+        if who.startswith("web."):
+            runtime.redis.set(WEB_PREFIX + who, config_digest(runtime.config), ex=WEB_TTL)
+        else:
+            runtime.redis.hset(LOADED_KEY, who, config_digest(runtime.config))
     except Exception as exc:  # Redis down: nothing to compare against later, not fatal
         log.warning("could not record the loaded config (%s)", type(exc).__name__)
+
+
+def keep_recording(runtime: Any, who: str, every: float = WEB_TTL / 3) -> None:
+    """Refresh ``who``'s record while this process lives (a daemon thread)."""
+    import threading
+
+    def loop() -> None:
+        stop = threading.Event()
+        while not stop.wait(every):
+            record_loaded(runtime, who)
+
+    threading.Thread(target=loop, name="hub-config-record", daemon=True).start()
+
+
+def web_process_name(port: int) -> str:
+    return f"web.{socket.gethostname()}.{os.getpid()}.{port}"
 
 
 def install_sighup(runtime: Any, who: str | None = None, defer: Any = None) -> None:
@@ -121,15 +147,29 @@ def stale_workers(runtime: Any) -> list[Any]:
     return [w for w in live if w.name in recorded and recorded[w.name] != now]
 
 
+def stale_web(runtime: Any) -> list[tuple[str, str, int]]:
+    """``(name, host, pid)`` of live web processes whose recorded config differs from disk."""
+    conn = runtime.redis
+    now = config_digest(runtime.config)
+    out = []
+    for key in conn.scan_iter(match=WEB_PREFIX + "*", count=100):
+        digest = conn.get(key)
+        if digest is not None and digest.decode() != now:
+            name = key.decode()[len(WEB_PREFIX):]
+            _, host, pid, _port = name.rsplit(".", 3) if name.count(".") >= 3 else (name, "?", "0", "0")
+            out.append((name, host, int(pid) if pid.isdigit() else 0))
+    return out
+
+
 def stale_notice(runtime: Any) -> str | None:
-    """One or two lines telling the admin which workers run an older config, or None."""
+    """One or two lines telling the admin which processes run an older config, or None."""
     try:
-        stale = stale_workers(runtime)
+        stale = [(w.name, w.hostname, w.pid) for w in stale_workers(runtime)] + stale_web(runtime)
     except Exception:  # Redis unreachable: the preflight already says so
         return None
     if not stale:
         return None
-    who = ", ".join(f"{w.name} (pid {w.pid} on {w.hostname})" for w in stale)
-    pids = " ".join(str(w.pid) for w in stale)
-    return (f"note: the config or a mapping changed since these workers loaded it: {who}.\n"
-            f"      reload them with `kill -HUP {pids}` (or restart them); web processes too (`kill -HUP` the server).")
+    who = ", ".join(f"{name} (pid {pid} on {host})" for name, host, pid in stale)
+    pids = " ".join(str(pid) for _, _, pid in stale)
+    return (f"note: the config or a mapping changed since these processes loaded it: {who}.\n"
+            f"      reload them with `kill -HUP {pids}` (or restart them; gunicorn: `kill -HUP` its master).")

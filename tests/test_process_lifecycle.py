@@ -150,12 +150,20 @@ def test_hub_serve_reloads_its_config_on_sighup(tmp_path, database_url, redis_ur
                 time.sleep(0.3)
         assert status() == 404
         config.write_text(head + WECOM, encoding="utf-8")
+        from click.testing import CliRunner
+
+        from hub.cli import cli
+
+        note = CliRunner().invoke(cli, ["--config", str(config), "check", "--offline"]).output
+        assert f".{serve.pid}.{port} (pid {serve.pid} on " in note and f"kill -HUP {serve.pid}" in note, note
         serve.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 30
         while status() == 404 and time.monotonic() < deadline:
             time.sleep(0.3)
         assert status() in (400, 401, 403), "the reloaded app should verify (and refuse) the unsigned callback"
         assert serve.poll() is None
+        after = CliRunner().invoke(cli, ["--config", str(config), "check", "--offline"]).output
+        assert "note:" not in after, after
     finally:
         serve.send_signal(signal.SIGTERM)
         try:

@@ -24,9 +24,11 @@ def serve(ctx: click.Context, host: str, port: int, sandboxes: bool) -> None:
     import signal
     import sys
 
-    from hub.reload import install_sighup
+    from hub.reload import install_sighup, keep_recording, web_process_name
 
-    install_sighup(runtime)  # `kill -HUP` reloads the config into the running app
+    who = web_process_name(port)
+    install_sighup(runtime, who=who)  # `kill -HUP` reloads the config into the running app
+    keep_recording(runtime, who)
     # SIGTERM exits through atexit, so an embedded redis-server this process owns stops too.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     click.echo(f"serving on http://{host}:{port}  (health: /healthz)")

@@ -51,7 +51,7 @@ connectors:
     type: sql
     config: {json.dumps(dst.config_for(""))}
     sinks:
-      rows: {{}}
+      rows: {{mode: live}}   # not preview (hub.pipeline.preview): writes must flow in this test
 """,
         encoding="utf-8",
     )

@@ -273,3 +273,19 @@ def test_declared_sink_fields_check_outbound_keys_offline(tmp_path, database_url
     assert result.exit_code == 2
     assert f"{out}:5 fields.remarks: payload key 'remarks' is not writable in wecom_sales.remark (did you mean 'remark'?)" in result.output
     assert "'description'" not in result.output
+
+
+def test_a_database_behind_this_hub_s_migrations_asks_for_hub_init(setup, tmp_path):
+    from alembic.script import ScriptDirectory
+
+    from hub.store.db import alembic_config, migrate
+
+    old = f"sqlite:///{tmp_path}/old/hub.db"
+    migrate(old, "0006")
+    head = ScriptDirectory.from_config(alembic_config(old)).get_current_head()
+    result = check(setup(database=old), "--offline")
+    assert result.exit_code == 2
+    assert f"is at migration 0006, this hub needs {head}: run `hub init`" in result.output
+    init = CliRunner().invoke(cli, ["--config", setup(database=old), "init"])
+    assert init.exit_code == 0, init.output
+    assert check(setup(database=old), "--offline").exit_code == 0

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from hub.contacts.queries import history
 from hub.identity.review import list_conflicts
+from hub.pipeline.deliver import deliver
 from hub.runtime import set_current
 from hub.store.models import Event, OutboxRow
 from tests.pipeline.convergence_world import CLINK, CRM, FEIYU, WECOM, Person, World, expected_state
@@ -66,8 +67,12 @@ def test_a_create_waits_its_settle_window_and_a_pull_meanwhile_links_it(make_wor
         (row,) = s.scalars(select(OutboxRow)).all()
     assert row.status == "pending" and row.native_id is None
     assert (row.next_attempt_at - row.created_at).total_seconds() >= 599  # not due for ten minutes
-    world.deliver_due()  # not due yet: nothing written
-    assert world.crm.effects("rows") == []
+    scheduled: list[tuple[int, float]] = []
+    with world.router:
+        deliver(world.runtime, [row.id], schedule_retry=lambda i, delay: scheduled.append((i, delay)))
+    assert world.crm.effects("rows") == []  # not due yet: nothing written ...
+    ((again, delay),) = scheduled  # ... but a delivery is scheduled for when it falls due
+    assert again == row.id and 590 <= delay <= 600
     world.pull(CRM)  # the scheduled CRM pull arrives meanwhile and links her row
     world.deliver_due(time_passes=True)
     with world.runtime.db.session() as s:
@@ -103,6 +108,65 @@ def test_a_crm_tier_reaches_wecom_when_the_relation_joins_later(make_world):
     assert world.wecom.relation_tags(world.relations[4]) == ["客户等级/重要客户"]
     world.quiesce()
     assert world.end_state([p]) == expected_state([p])
+
+
+def test_a_newer_rendering_supersedes_the_pending_one_and_keeps_its_changes(make_world):
+    world = make_world()
+    p = Person(8, crm_row=True, wecom=True, upgrade=True)
+    world.crm_insert(p)
+    world.wecom_add(p)
+    world.pull(CRM)
+    world.pull(WECOM)
+    first_tags = len(world.wecom.effects("tags"))
+    world.crm_upgrade(p)
+    world.ingest(CRM)
+    world.process(world.pending_inbox())  # tier changed: a tag rendering waits, undelivered
+    world.crm.execute("UPDATE customers SET city = '南京', updated_at = ? WHERE id = ?",
+                      (world.crm._tick(advance=True), int(world.crm_ids[8])))
+    world.ingest(CRM)
+    world.process(world.pending_inbox())  # only the city changed: the pending rendering stands
+    with world.runtime.db.session() as s:
+        assert s.execute(select(OutboxRow.status).where(OutboxRow.connector == WECOM).order_by(OutboxRow.id)).scalars().all() == [
+            "delivered", "pending"]
+    world.crm.execute("UPDATE customers SET tier = '钻石卡', updated_at = ? WHERE id = ?",
+                      (world.crm._tick(advance=True), int(world.crm_ids[8])))
+    world.ingest(CRM)
+    world.process(world.pending_inbox())  # the tier changed again before anything was sent
+    with world.runtime.db.session() as s:
+        rows = s.execute(select(OutboxRow.status, OutboxRow.changed, OutboxRow.payload)
+                         .where(OutboxRow.connector == WECOM).order_by(OutboxRow.id)).all()
+    assert [r.status for r in rows] == ["delivered", "superseded", "pending"]
+    assert "tier" in rows[-1].changed
+    assert rows[-1].payload["add_tier"] == "客户等级/VIP客户"
+    world.deliver_due()
+    assert len(world.wecom.effects("tags")) == first_tags + 1  # one write, the latest
+    assert world.wecom.relation_tags(world.relations[8]) == ["客户等级/VIP客户"]
+
+
+def test_a_rendering_waits_while_an_older_one_of_the_same_contact_is_being_sent(make_world):
+    from sqlalchemy import update
+
+    world = make_world()
+    p = Person(9, crm_row=True, wecom=True, upgrade=True)
+    world.crm_insert(p)
+    world.wecom_add(p)
+    world.pull(CRM)
+    world.pull(WECOM)
+    world.crm_upgrade(p)
+    world.ingest(CRM)
+    world.process(world.pending_inbox())
+    with world.runtime.db.session() as s:
+        newest = s.scalar(select(OutboxRow.id).where(OutboxRow.connector == WECOM).order_by(OutboxRow.id.desc()).limit(1))
+        s.execute(update(OutboxRow).where(OutboxRow.id < newest, OutboxRow.connector == WECOM).values(status="sending"))
+    scheduled = []
+    with world.router:
+        counts = deliver(world.runtime, [newest], schedule_retry=lambda i, delay: scheduled.append((i, delay)))
+    assert counts.delivered == 0 and scheduled == [(newest, 1.0)]
+    with world.runtime.db.session() as s:
+        assert s.scalar(select(OutboxRow.status).where(OutboxRow.id == newest)) == "pending"
+        s.execute(update(OutboxRow).where(OutboxRow.id < newest, OutboxRow.connector == WECOM).values(status="delivered"))
+    with world.router:
+        assert deliver(world.runtime, [newest]).delivered == 1
 
 
 def test_the_timeline_shows_tier_changes_and_the_hubs_own_writes(make_world):

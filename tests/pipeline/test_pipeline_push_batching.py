@@ -254,9 +254,8 @@ def test_throttled_rows_come_back_as_one_delayed_job_not_one_per_row(make_hub, r
 # -- warm workers ----------------------------------------------------------------------------
 
 
-def test_a_warm_worker_keeps_its_runtime_pools_and_mappings_across_jobs(make_hub, redis_url, redis_conn):
-    """`hub worker` runs every job in one process on one preloaded runtime: same pid, same
-    runtime and engine (so the same pool), mappings compiled before the first job."""
+def probe_worker(hub, redis_url, redis_conn, *flags: str) -> list[dict]:
+    """Three ``warm_probe.where`` jobs run by a ``hub worker --burst`` process; their answers."""
     import os
     import subprocess
     import sys
@@ -264,14 +263,23 @@ def test_a_warm_worker_keeps_its_runtime_pools_and_mappings_across_jobs(make_hub
 
     from hub.queue import enqueue
 
-    hub = make_hub()
     jobs = [enqueue(redis_conn, "warm_probe.where") for _ in range(3)]
     env = {**os.environ, "HUB_REDIS_URL": redis_url, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-m", "hub", "--config", hub.runtime.config.source_file, "worker", "--burst"],
+    proc = subprocess.run([sys.executable, "-m", "hub", "--config", hub.runtime.config.source_file, "worker", "--burst", *flags],
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     seen = [job.return_value(refresh=True) for job in jobs]
     assert all(s is not None for s in seen), proc.stderr
+    return seen
+
+
+def test_a_warm_worker_keeps_its_runtime_pools_and_mappings_across_jobs(make_hub, redis_url, redis_conn):
+    """`hub worker` runs every job in one process on one preloaded runtime: same pid, same
+    runtime and engine (so the same pool), mappings compiled before the first job."""
+    import os
+
+    hub = make_hub()
+    seen = probe_worker(hub, redis_url, redis_conn)
     assert len({s["pid"] for s in seen}) == 1 and seen[0]["pid"] != os.getpid()
     assert len({s["runtime"] for s in seen}) == 1 and len({s["engine"] for s in seen}) == 1
     assert "crm_a:contacts:None" in seen[0]["mappings"] and "crm_b:None:contacts" in seen[0]["mappings"]
@@ -333,3 +341,10 @@ def test_a_full_batch_queues_the_next_round_before_it_is_processed(make_hub, red
     with hub.runtime.db.session() as s:
         done_at = min(s.scalars(select(InboxRow.processed_at).where(InboxRow.status == "processed")))
     assert queued_at.replace(tzinfo=None) <= done_at.replace(tzinfo=None)
+
+
+def test_hub_worker_fork_still_forks_a_process_per_job(make_hub, redis_url, redis_conn):
+    """``--fork`` keeps RQ's work-horse per job (isolation for untrusted plugin code)."""
+    hub = make_hub()
+    seen = probe_worker(hub, redis_url, redis_conn, "--fork")
+    assert len({s["pid"] for s in seen}) == 3

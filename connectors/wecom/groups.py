@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from defusedxml import ElementTree as SafeET
 
-from hub.connector import ConnectorError, ReadBatch, Record
+from hub.connector import ConnectorError, PermanentError, ReadBatch, Record
 
 from connectors.wecom.members import MemberDirectory, is_external
 from connectors.wecom.scan import ChangeDetectingScan, Page, ScanContext
@@ -44,6 +44,8 @@ JOIN_SCENES = {1: "直接邀请入群", 2: "邀请链接入群", 3: "扫描群�
 #: change_external_chat QuitScene (doc 92130): 0 left by themselves, 1 removed by owner/admin.
 QUIT_SCENES = {0: "自己退群", 1: "被群主或群管理员移出"}
 MEMBER_TYPE_EXTERNAL = 2
+#: groupchat/get: no such chat_id (dismissed, or never a customer group).
+CHAT_GONE = 40050
 
 
 def membership_id(chat_id: str, userid: str) -> str:
@@ -153,7 +155,12 @@ class GroupChatsStream(_ScanStream):
             answer = client.post("externalcontact/groupchat/list", self._list_body(api_cursor))
             records: list[Record] = []
             for item in answer.get("group_chat_list") or []:
-                chat = client.post("externalcontact/groupchat/get", {"chat_id": item["chat_id"], "need_name": 1}).get("group_chat") or {}
+                try:
+                    chat = client.post("externalcontact/groupchat/get", {"chat_id": item["chat_id"], "need_name": 1}).get("group_chat") or {}
+                except PermanentError as exc:
+                    if exc.code != CHAT_GONE:
+                        raise
+                    continue  # dismissed between list and get: its members become tombstones
                 if not chat:
                     continue
                 index.put_group(chat, _members(chat))

@@ -272,3 +272,17 @@ def test_member_names_are_refreshed_after_a_day_but_a_departed_members_name_stay
     connector.state.set("member:lisi", {**connector.state.get("member:lisi"), "checked_at": 0})
     calls = len(sandbox.calls)
     assert MemberDirectory(connector).name("lisi") == "李四（改名）" and len(sandbox.calls) == calls
+
+
+def test_a_group_dismissed_between_list_and_get_does_not_fail_the_scan(connector, sandbox):
+    keep, gone = sandbox.add_group("留下的群"), sandbox.add_group("解散的群")
+    a, b = customers_of(sandbox, "zhangsan")[:2]
+    sandbox.join_group(keep["chat_id"], a)
+    sandbox.join_group(gone["chat_id"], b)
+    _, cursor = read_all(connector, "group_chats")
+    sandbox.fail_next(40050, path="externalcontact/groupchat/get")  # the first get: gone meanwhile
+    records, _ = read_all(connector, "group_chats", cursor)
+    assert [(r.native_id, r.deleted) for r in records] == [(f"{keep['chat_id']}:{a}", True)]  # unseen → tombstone
+    with pytest.raises(PermanentError):
+        sandbox.fail_next(45001, path="externalcontact/groupchat/get")  # any other refusal still fails loudly
+        read_all(connector, "group_chats")

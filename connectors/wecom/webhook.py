@@ -19,7 +19,10 @@ Events → records:
 * ``add_external_contact`` is completed with ``externalcontact/get`` before it is stored
   (:mod:`.newcustomer`): name, remark mobiles, unionid, tags.
 
-Anything else (messages, other events) is acknowledged and produces nothing. Dedupe key per
+Customer-group (``change_external_chat``) and member (``change_contact``) callbacks, and the
+urgent welcome for an ``add_external_contact`` with a ``WelcomeCode``, are handled in
+:mod:`.callbacks`. Anything else (messages, other events) is acknowledged and produces
+nothing. Dedupe key per
 event: FromUserName + CreateTime + ChangeType + ExternalUserID/UserID (or TagType/Id), so
 WeCom's three retries collapse into one inbox row.
 """

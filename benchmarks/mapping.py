@@ -212,31 +212,31 @@ def main(argv: list[str] | None = None) -> int:
 
     _rate(apply, records[:2000])  # warm up both
     _rate(hand_written, records[:2000])
-    engine_rate = hand_rate = 0.0
+    engine_rate = hand_rate = slow_rate = 0.0
     for _ in range(args.rounds):  # interleaved rounds, best of each: robust to a busy machine
         engine_rate = max(engine_rate, _rate(apply, records))
         hand_rate = max(hand_rate, _rate(hand_written, records))
+        slow_rate = max(slow_rate, engine_without_phone_fast_path(apply, records))
     ratio = engine_rate / hand_rate
     print(f"mapping: {len(mapping.fields)} fields, updated_at and {len(mapping.events)} event "
           f"({len(mapping.all_values())} mapped values) over {len(records):,} generated lead records")
     print(f"  engine        {engine_rate:>10,.0f} records/s")
     print(f"  hand-written  {hand_rate:>10,.0f} records/s")
     print(f"  ratio         {ratio:>10.2f}  (target >= 0.50)")
-    slow_rate = engine_without_phone_fast_path(apply, records, args.rounds)
     print(f"  engine without the phone fast path {slow_rate:>10,.0f} records/s "
           f"(the fast path: {engine_rate / slow_rate:.2f}x)")
     phone_figures(records, args.rounds)
     return 0 if ratio >= 0.5 else 1
 
 
-def engine_without_phone_fast_path(apply, records: list[dict], rounds: int) -> float:
-    """The same engine with every phone sent to phonenumbers (the fast path switched off)."""
+def engine_without_phone_fast_path(apply, records: list[dict]) -> float:
+    """One pass of the same engine with every phone sent to phonenumbers (fast path off)."""
     import hub.phones as phones
 
     saved = phones.cn_mobile
     phones.cn_mobile = lambda text, region="CN": None
     try:
-        return max(_rate(apply, records) for _ in range(rounds))
+        return _rate(apply, records)
     finally:
         phones.cn_mobile = saved
 

@@ -376,6 +376,8 @@ def child(config_path: str, use_tracemalloc: bool, profile: str | None, no_deliv
 
         profiler = cProfile.Profile()
         profiler.enable()
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage0.ru_utime + usage0.ru_stime
     started = time.perf_counter()
     totals = inline.sync_inline(runtime, "crm_src", "rows")
     elapsed = time.perf_counter() - started
@@ -395,7 +397,8 @@ def child(config_path: str, use_tracemalloc: bool, profile: str | None, no_deliv
     after_commit = stages["process_total"] + stages["deliver"]
     stages["pull"] = elapsed - after_commit - stages["ingest"]  # source reads, cursor, runs, commits
     stages["process_other"] = stages["process_total"] - stages["map"] - stages["resolve_apply"] - stages["outbox"]
-    print(json.dumps({"elapsed": elapsed, "totals": totals, "stages": stages, "base_rss_kb": base_rss,
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"elapsed": elapsed, "cpu": usage.ru_utime + usage.ru_stime - cpu0, "totals": totals, "stages": stages, "base_rss_kb": base_rss,
                       "peak_rss_kb": peak_rss, "tracemalloc_peak": peak_py, "analyzed": analyzed[0]}))
 
 
@@ -432,11 +435,14 @@ def dlt_child(src_url: str, dst_url: str, workdir: str) -> None:
                    "host": dst.host or "127.0.0.1", "port": dst.port or 5432}
     pipeline = dlt.pipeline(pipeline_name=f"bench_{os.getpid()}", pipelines_dir=workdir,
                             destination=dlt.destinations.postgres(credentials=credentials), dataset_name="crm")
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     info = pipeline.run(sql_table(credentials=normalize_url(src_url), table="customers"))
     elapsed = time.perf_counter() - started
     info.raise_on_failed_jobs()
-    print(json.dumps({"elapsed": elapsed, "base_rss_kb": base_rss,
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - usage0.ru_utime - usage0.ru_stime
+    print(json.dumps({"elapsed": elapsed, "cpu": cpu, "base_rss_kb": base_rss,
                       "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 
 
@@ -578,7 +584,8 @@ def compare(args, sizes: list[int]) -> None:
                         failed |= not ok
                         rate, rss = n / res["elapsed"], res["peak_rss_kb"] / 1024
                         runs[name].append((rate, rss, ok))
-                        print(f"  run {i + 1}  {LABELS[name]:<30} {rate:8.0f} rows/s  {res['elapsed']:8.1f} s  "
+                        cpu = f"client CPU {1e6 * res['cpu'] / n:5.0f} µs/row" if res.get("cpu") is not None else ""
+                        print(f"  run {i + 1}  {LABELS[name]:<30} {rate:8.0f} rows/s  {res['elapsed']:8.1f} s  {cpu}  "
                               f"peak RSS {rss:5.0f} MiB  {'ok' if ok else 'CHECK FAILED'}  (before: {before})", flush=True)
                 Path(units_path).unlink(missing_ok=True)
                 summary.append((n, runs))

@@ -42,9 +42,12 @@ from hub.store.upsert import column_in
 STRUCTURAL = ("identities", "tags")
 
 #: Outbox states that mean "this rendering is, or will be, at the destination".
-LIVE_STATES = ("pending", "sending", "delivered", "matched")
+LIVE_STATES = ("pending", "held", "sending", "delivered", "matched")
 #: States of a rendering that reached the destination (or is reaching it now).
 SENT_STATES = ("sending", "delivered", "matched")
+#: Renderings not sent yet: waiting their turn, or held for approval (``hub plan``). A newer
+#: rendering supersedes them.
+UNSENT_STATES = ("pending", "held")
 
 
 @dataclass
@@ -69,7 +72,7 @@ class History:
     sent_id: int = 0
     pending_ids: list[int] = field(default_factory=list)
     pending_names: set[str] = field(default_factory=set)
-    #: The earliest due time among pending renderings: a newer create keeps it, so a
+    #: The earliest due time among unsent renderings: a newer create keeps it, so a
     #: contact that keeps changing is not held back by its settle window forever.
     pending_due: Any = None
 
@@ -152,14 +155,15 @@ def histories(session, contact_ids: Iterable[int]) -> dict[tuple[str, str, int],
             .where(column_in(session, OutboxRow.contact_id, chunk), OutboxRow.status.in_(SENT_STATES)).group_by(*key)
         ):
             out.setdefault((connector, sink, contact_id), History()).sent_id = sent
-        rows = session.execute(select(*columns).where(column_in(session, OutboxRow.contact_id, chunk), OutboxRow.status == "pending")).all()
+        rows = session.execute(select(*columns).where(column_in(session, OutboxRow.contact_id, chunk), OutboxRow.status.in_(UNSENT_STATES))).all()
         if latest:
-            rows += session.execute(select(*columns).where(column_in(session, OutboxRow.id, sorted(latest)), OutboxRow.status != "pending")).all()
+            rows += session.execute(select(*columns).where(column_in(session, OutboxRow.id, sorted(latest)),
+                                                           OutboxRow.status.not_in(UNSENT_STATES))).all()
         for row_id, connector, sink, contact_id, status, digest, changed, due in rows:
             h = out.setdefault((connector, sink, contact_id), History())
             if row_id in latest:
                 h.latest_id, h.latest_status, h.latest_hash = row_id, status, digest
-            if status == "pending":
+            if status in UNSENT_STATES:
                 h.pending_ids.append(row_id)
                 h.pending_names.update(changed or [])
                 h.pending_due = due if h.pending_due is None else min(h.pending_due, due)

@@ -205,7 +205,7 @@ def _write_outbox(session, runtime, changed: dict[int, Change], views: dict[int,
         if past is not None:
             superseded.extend(past.pending_ids)
     if superseded:
-        session.execute(update(OutboxRow).where(column_in(session, OutboxRow.id, superseded), OutboxRow.status == "pending")
+        session.execute(update(OutboxRow).where(column_in(session, OutboxRow.id, superseded), OutboxRow.status.in_(outbound.UNSENT_STATES))
                         .values(status="superseded"))
     got = insert_ignore(session, OutboxRow, rows, ["idempotency_key"], returning=[OutboxRow.id, OutboxRow.idempotency_key])
     outcome.outbox_ids.extend(sorted(r[0] for r in got))

@@ -53,7 +53,7 @@ lookups:
 
 
 def write_config(tmp_path, database_url: str, redis_url: str, configs: dict[str, dict], *, create_after: str = "0s",
-                 match_on: bool = True) -> Path:
+                 match_on: bool = True, tags_mode: str = "live") -> Path:
     crm_config = dict(configs[CRM])
     if match_on:
         crm_config["sinks"] = {name: {**spec, "match_on": ["phone"]} for name, spec in crm_config["sinks"].items()}
@@ -104,7 +104,7 @@ connectors:
       tags:
         mapping: "{MAPPINGS / 'wecom.tags.out.yaml'}"
         sources: [{CRM}]
-        mode: live
+        mode: {tags_mode}
 """,
         encoding="utf-8",
     )
@@ -140,7 +140,8 @@ class Person:
 
 
 class World:
-    def __init__(self, tmp_path, database_url: str, redis_url: str, *, create_after: str = "0s", match_on: bool = True):
+    def __init__(self, tmp_path, database_url: str, redis_url: str, *, create_after: str = "0s", match_on: bool = True,
+                 tags_mode: str = "live"):
         self.crm, self.wecom, self.feiyu, self.clink = SqlSandbox(seed_count=0), WeComSandbox(), FeiyuSandbox(), ClinkSandbox()
         self.router = SandboxRouter()
         configs = {
@@ -150,7 +151,7 @@ class World:
             CLINK: self.clink.config_for(self.router.mount(self.clink, f"/sandbox/{CLINK}")),
         }
         self.runtime = Runtime(load_config(write_config(tmp_path, database_url, redis_url, configs, create_after=create_after,
-                                                       match_on=match_on), env={}))
+                                                       match_on=match_on, tags_mode=tags_mode), env={}))
         self.crm_ids: dict[int, str] = {}
         self.relations: dict[int, str] = {}
         self.channel = self.wecom.add_channel_code(state="feiyu_ad_1", user=["zhangsan"], remark="飞鱼广告1")

@@ -143,6 +143,27 @@ def test_a_newer_rendering_supersedes_the_pending_one_and_keeps_its_changes(make
     assert world.wecom.relation_tags(world.relations[8]) == ["客户等级/VIP客户"]
 
 
+def test_held_renderings_collapse_too_and_approval_sends_the_latest(make_world):
+    from hub.pipeline.preview import approve
+
+    world = make_world(tags_mode="preview")
+    p = Person(10, crm_row=True, wecom=True, upgrade=True)
+    world.crm_insert(p)
+    world.wecom_add(p)
+    world.pull(CRM)
+    world.pull(WECOM)
+    world.crm_upgrade(p)
+    world.pull(CRM)
+    with world.runtime.db.session() as s:
+        assert s.execute(select(OutboxRow.status).where(OutboxRow.connector == WECOM).order_by(OutboxRow.id)).scalars().all() == [
+            "superseded", "held"]
+    assert world.wecom.effects("tags") == []  # nothing before approval
+    with world.router:
+        approve(world.runtime, f"{WECOM}.tags", actor="it-admin", inline=True)
+    assert world.wecom.relation_tags(world.relations[10]) == ["客户等级/重要客户"]
+    assert len(world.wecom.effects("tags")) == 1
+
+
 def test_a_rendering_waits_while_an_older_one_of_the_same_contact_is_being_sent(make_world):
     from sqlalchemy import update
 

@@ -23,7 +23,9 @@ Two measurements on one throw-away hub (its database on ``--backend``; Redis fro
    loop at ``--rate`` per second for ``--duration`` seconds to the same gunicorn; the
    inbox backlog (pending rows) is sampled every second, and after the load stops the
    time until it is back to 0 is measured (target: within 10 s). Also printed: the jobs
-   the workers ran (debounced stream jobs: far fewer than callbacks). ``--direct`` sends
+   the workers ran (debounced stream jobs: far fewer than callbacks). Before that load,
+   ``--backlog`` callbacks are stored at once and the workers' time to drain them gives
+   their capacity in rows/s (what they can sustain). ``--direct`` sends
    the sustained load through the door's own function in this process instead of HTTP,
    to measure the workers' side when the machine's web tier cannot reach the rate.
 
@@ -386,6 +388,34 @@ def door(hub: Hub, args, callbacks: Callbacks) -> None:
     hub.door_port = hub_port  # type: ignore[attr-defined]
 
 
+def drain_backlog(hub: Hub, args) -> None:
+    """The workers' capacity: ``--backlog`` decrypted callbacks stored at once (as a burst
+    the door already took), one processing request, the time until none is pending."""
+    from connectors.wecom.webhook import WeComWebhook
+    from hub.pipeline.ingest import store_records
+    from hub.pipeline.jobs import request_processing
+
+    created = int(time.time())
+    records = []
+    for i in range(args.backlog):
+        event = {"MsgType": "event", "Event": "change_external_contact", "ChangeType": "edit_external_contact",
+                 "FromUserName": "sys", "CreateTime": str(created), "UserID": "sales001", "ExternalUserID": f"wmBacklog{os.getpid()}x{i:07d}"}
+        records += [record for _, record in WeComWebhook.records(event)]
+    for start in range(0, len(records), 1000):
+        with hub.runtime.db.session() as session:
+            store_records(session, "wecom", "external_contacts", records[start : start + 1000])
+    started = time.monotonic()
+    request_processing(hub.runtime, "wecom", "external_contacts")
+    while hub.pending():
+        if time.monotonic() - started > args.drain_timeout:
+            print(f"backlog: NOT drained in {args.drain_timeout:.0f} s ({hub.pending()} pending)")
+            return
+        time.sleep(0.2)
+    took = time.monotonic() - started
+    print(f"backlog: {args.workers} workers processed {args.backlog} queued callbacks in {took:.1f} s = "
+          f"{args.backlog / took:.0f} rows/s (batch_size {hub.runtime.config.hub.batch_size})", flush=True)
+
+
 def sustained(hub: Hub, args, callbacks: Callbacks) -> None:
     port = getattr(hub, "door_port", None)
     if port is None and not args.direct:
@@ -401,6 +431,8 @@ def sustained(hub: Hub, args, callbacks: Callbacks) -> None:
         time.sleep(0.5)
     if backlog:
         print(f"  workers drained the door's {backlog} rows in {time.monotonic() - started:.1f} s")
+    if args.backlog:
+        drain_backlog(hub, args)
     count = int(args.rate * args.duration)
     print(f"  generating {count} callbacks …", flush=True)
     payloads = callbacks.requests(count) if args.direct else callbacks.make(count)
@@ -460,6 +492,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="hub worker processes, sustained")
     parser.add_argument("--max-in-flight", type=int, default=256)
     parser.add_argument("--drain-timeout", type=float, default=300)
+    parser.add_argument("--backlog", type=int, default=20000,
+                        help="callbacks stored at once before the sustained load, to time the workers draining them (0: skip)")
     parser.add_argument("--direct", action="store_true",
                         help="sustained load through the door's function in this process, without HTTP (the workers' side)")
     args = parser.parse_args()

@@ -139,7 +139,7 @@ def test_operator_reviews_a_merge_conflict_and_reveals_a_phone(live_server, toke
     assert PHONE_E164 in page.content()
     with app.extensions["hub"].db.session() as s:
         actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-    assert actions == ["conflict.keep_apart", "contact.reveal"]
+    assert actions == ["conflict.keep_apart", "contact.search", "contact.reveal"]  # searches are audited too
 
 
 def test_english_is_one_click_away(live_server, tokens, page, shoot):

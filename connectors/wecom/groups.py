@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from defusedxml import ElementTree as SafeET
 
-from hub.connector import ConnectorError, PermanentError, ReadBatch, Record
+from hub.connector import ConnectorError, PermanentError, ReadBatch, Record, inputs
 
 from connectors.wecom.members import MemberDirectory, is_external
 from connectors.wecom.scan import ChangeDetectingScan, Page, ScanContext
@@ -200,12 +200,12 @@ def chat_event_records(connector: "WeComConnector", event: dict[str, str], plain
     if not chat_id or change not in ("create", "update", "dismiss"):
         return []
     created = event.get("CreateTime", "")
-    when = int(created) if created.isdigit() else int(_now().timestamp())
+    when = inputs.parse_epoch(created, "CreateTime") if created else int(_now().timestamp())
     sender = event.get("FromUserName", "")
     info: dict[str, Any] = {"change_type": change, "update_detail": detail or None, "create_time": when}
     for field, name in (("JoinScene", "join_scene"), ("QuitScene", "quit_scene"), ("MemChangeCnt", "mem_change_cnt")):
-        if (event.get(field) or "").isdigit():
-            info[name] = int(event[field])
+        if event.get(field):
+            info[name] = inputs.parse_int(event[field], field, minimum=0, max_len=9)
     info = {k: v for k, v in info.items() if v is not None}
     changed = [u for u in _changed_ids(plain) if is_external(u)]
     index, directory = GroupIndex(connector), MemberDirectory(connector)

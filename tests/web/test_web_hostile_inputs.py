@@ -210,3 +210,15 @@ def test_a_20000_lead_push_is_refused_and_5000_are_stored(app, client):
     assert resp.status_code == 200, resp.get_data(as_text=True)
     with app.extensions["hub"].db.session() as s:
         assert s.scalar(select(func.count()).select_from(InboxRow)) == limit
+
+
+@pytest.mark.parametrize("field", ["CreateTime", "JoinScene", "QuitScene", "MemChangeCnt"])
+@pytest.mark.parametrize("value", ["²", "9" * 400])
+def test_wecom_group_event_with_junk_numbers_is_400(app, client, field, value):
+    """``change_external_chat`` callbacks have their own numeric fields (JoinScene …)."""
+    config = config_of(app, "wecom")
+    body = wecom_event(config, Event="change_external_chat", ChangeType="dismiss", ChatId="wrOgQhDgAAcwMTB7YmDkbeBsgT_AAAAA",
+                       **{field: value})
+    resp = push(client, app, "wecom", body)
+    assert_refused(resp, app, 400)
+    assert field in resp.get_data(as_text=True)

@@ -225,7 +225,7 @@ def _with_delivery_states(session: Session, page: list[EventView]) -> list[Event
                 continue
             data = dict(e.data)
             if row is not None:
-                data.update(state=row.status, native_id=row.native_id, attempts=row.attempts, error=row.last_error)
+                data.update(delivery=row.status, record_id=row.native_id, attempts=row.attempts, error=row.last_error)
             e = EventView(e.id, e.contact_id, e.connector, e.native_id, e.kind, e.occurred_at, e.summary, data)
         out.append(e)
     return out

@@ -234,8 +234,8 @@ def _timeline_writes(session, runtime, rows: list[dict[str, Any]], got, now) -> 
             "summary": f"{dest}.{sink}: {described}"[:500], "contact_id": row["contact_id"], "origin_contact_id": row["contact_id"],
             "created_at": now,
             "data": {"destination": dest, "sink": sink, "outbox_id": outbox_id, "origin": row["origin"],
-                     "action": "create" if row["native_id"] is None else "update", "native_id": row["native_id"],
-                     "state": row["status"]},
+                     "action": "create" if row["native_id"] is None else "update", "record_id": row["native_id"],
+                     "delivery": row["status"]},
         })
     if events:
         insert_ignore(session, Event, events, ["connector", "native_id"])

@@ -102,7 +102,10 @@ class Labels:
 
 def collect(pm) -> Labels:
     """Ask every plugin's ``hub_register_labels`` (the plugin's name goes into errors)."""
+    from hub.web.core_labels import register_core_labels
+
     labels = Labels()
+    register_core_labels(lambda group, name, labels_=None, **kw: labels.register(group, name, labels_, plugin="hub", **kw))
     hook = getattr(pm.hook, "hub_register_labels", None)
     for impl in (hook.get_hookimpls() if hook is not None else []):
         def register(group, name, labels_=None, *, icon=None, format=None, values=None, _plugin=impl.plugin_name, **kw):

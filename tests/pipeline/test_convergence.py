@@ -209,12 +209,12 @@ def test_the_timeline_shows_tier_changes_and_the_hubs_own_writes(make_world):
         items = history(s, contact).events
         writes = [i for i in items if i.kind == "outbound_write"]
         assert writes and all(w.data["destination"] == WECOM and w.data["sink"] == "tags" for w in writes)
-        assert {w.data["state"] for w in writes} == {"delivered"}
+        assert {w.data["delivery"] for w in writes} == {"delivered"}
         assert any("客户等级/重要客户" in w.summary for w in writes), [w.summary for w in writes]
         lead_contact = world.contact_of("phone", q.e164)
         created = [i for i in history(s, lead_contact).events if i.kind == "outbound_write"]
         (row,) = world.crm_rows_for(q)
-        assert [(w.data["destination"], w.data["action"], w.data["native_id"], w.data["state"]) for w in created] == [
+        assert [(w.data["destination"], w.data["action"], w.data["record_id"], w.data["delivery"]) for w in created] == [
             (CRM, "create", str(row["id"]), "delivered")]
 
 

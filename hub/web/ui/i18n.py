@@ -222,7 +222,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
         "event": {"lead_created": "新线索", "call": "通话", "chat": "会话", "ticket_opened": "工单创建", "ticket_updated": "工单更新",
                   "order": "订单", "group_joined": "加入客户群", "group_left": "退出客户群", "chat_message": "聊天消息",
                   "chat_message_recalled": "撤回消息", "wecom_message": "群发消息", "wecom_owner_departed": "跟进人离职", "wecom_friend_added": "添加好友", "wecom_friend_removed": "好友解除", "tag_changed": "标签变更",
-                  "transfer": "转接", "record_deleted": "记录删除", "attribute_changed": "属性变更", "outbound_write": "汇流写入"},
+                  "transfer": "转接", "record_deleted": "记录删除"},
     },
     "en": {
         "channel": {"wecom": "WeCom", "feiyu": "Feiyu leads", "clink": "Call center", "udesk": "Tickets", "sql": "Database", "example": "Example CRM"},
@@ -234,8 +234,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
         "event": {"lead_created": "New lead", "call": "Call", "chat": "Chat", "ticket_opened": "Ticket opened", "ticket_updated": "Ticket updated",
                   "order": "Order", "group_joined": "Joined a group", "group_left": "Left a group", "chat_message": "Chat message",
                   "chat_message_recalled": "Message recalled", "wecom_message": "Mass message", "wecom_owner_departed": "Owner left", "wecom_friend_added": "Added on WeCom", "wecom_friend_removed": "WeCom friend removed",
-                  "tag_changed": "Tags changed", "transfer": "Transfer", "record_deleted": "Record deleted",
-                  "attribute_changed": "Attribute changed", "outbound_write": "Written by Huiliu"},
+                  "tag_changed": "Tags changed", "transfer": "Transfer", "record_deleted": "Record deleted"},
     },
 }
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Callable, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hub.store.models import OutboxRow, Run
 from hub.store.types import utcnow
@@ -78,7 +78,11 @@ def burst(session, connector: str, kind: str, stream: str | None = None, *, erro
     stmt = (select(Run).where(Run.connector == connector, Run.kind == kind, same_stream,
                               Run.started_at >= now - timedelta(seconds=window))
             .order_by(Run.id.desc()).limit(1))
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "sqlite":
+        # Read-modify-write of a shared row: SQLite has no row locks, so take its write lock
+        # *before* reading (a no-op UPDATE), else two flushers both add to the same old counts.
+        session.execute(update(Run).where(Run.id == -1).values(status=Run.status))
+    else:
         stmt = stmt.with_for_update()
     run = session.execute(stmt).scalar_one_or_none()
     if run is None:
@@ -197,9 +201,17 @@ def flush_webhook_tallies(runtime) -> int:
     tallies = {name: reply for name, reply in zip(names, replies) if reply}
     if not tallies:
         return 0
-    with runtime.db.session() as s:
-        for name, raw in tallies.items():
-            fields = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in raw.items()}
-            error = fields.pop("error", None)
-            burst(s, name, "webhook", error=error, **{k: int(v) for k, v in fields.items() if str(v).isdigit()})
+    parsed = {}
+    for name, raw in tallies.items():
+        fields = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in raw.items()}
+        error = fields.pop("error", None)
+        parsed[name] = (error, {k: int(v) for k, v in fields.items() if str(v).isdigit()})
+    try:
+        with runtime.db.session() as s:
+            for name, (error, counts) in parsed.items():
+                burst(s, name, "webhook", error=error, **counts)
+    except Exception:
+        for name, (error, counts) in parsed.items():  # not written: back to Redis for the next flush
+            tally_webhook(runtime, name, error=error, **counts)
+        raise
     return len(tallies)

@@ -135,3 +135,88 @@ def test_switching_an_unknown_instance_is_an_error(make_hub):
     hub = make_hub()
     with pytest.raises(KeyError):
         set_switch(hub.runtime, "nope", False, actor="admin")
+
+
+def _webhook_totals(db) -> dict[str, dict[str, int]]:
+    totals: dict[str, dict[str, int]] = {}
+    for run in runs(db, "webhook"):
+        for key, value in (run.counts or {}).items():
+            totals.setdefault(run.connector, {}).setdefault(key, 0)
+            totals[run.connector][key] += value
+    return totals
+
+
+def test_webhook_counts_are_never_lost_or_doubled_however_pushes_and_flushes_interleave(make_hub):
+    """Property: whatever the order of door counts and flushes (the ticker, an ops page, `hub
+    runs`), the webhook runs add up to exactly what the door counted."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from sqlalchemy import delete
+
+    from hub.pipeline.runs import tally_webhook
+
+    hub = make_hub()
+    push = st.tuples(st.sampled_from(["crm_a", "crm_b"]), st.integers(0, 3), st.integers(0, 2))
+    steps = st.lists(st.one_of(st.just("flush"), push), max_size=25)
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(steps)
+    def check(ops):
+        with hub.runtime.db.session() as s:
+            s.execute(delete(Run))
+        flush_webhook_tallies(hub.runtime)
+        with hub.runtime.db.session() as s:
+            s.execute(delete(Run))
+        expected: dict[str, dict[str, int]] = {}
+        for op in ops:
+            if op == "flush":
+                flush_webhook_tallies(hub.runtime)
+                continue
+            instance, new, rejected = op
+            counts = {"requests": 1, "new": new} if not rejected else {"rejected": rejected}
+            tally_webhook(hub.runtime, instance, **counts)
+            for key, value in counts.items():
+                if value:
+                    expected.setdefault(instance, {}).setdefault(key, 0)
+                    expected[instance][key] += value
+        flush_webhook_tallies(hub.runtime)
+        assert _webhook_totals(hub.runtime.db) == expected
+
+    check()
+
+
+def test_concurrent_doors_and_flushers_count_every_push_once(make_hub):
+    import threading
+
+    from hub.pipeline.runs import tally_webhook
+
+    hub = make_hub()
+    errors: list[BaseException] = []
+
+    def door():
+        try:
+            for _ in range(100):
+                tally_webhook(hub.runtime, "crm_a", requests=1, new=1)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def flusher(stop):
+        try:
+            while not stop.is_set():
+                flush_webhook_tallies(hub.runtime)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    stop = threading.Event()
+    flushers = [threading.Thread(target=flusher, args=(stop,)) for _ in range(2)]
+    doors = [threading.Thread(target=door) for _ in range(3)]
+    for t in flushers + doors:
+        t.start()
+    for t in doors:
+        t.join()
+    stop.set()
+    for t in flushers:
+        t.join()
+    flush_webhook_tallies(hub.runtime)
+    assert not errors, errors
+    assert _webhook_totals(hub.runtime.db) == {"crm_a": {"requests": 300, "new": 300}}

@@ -7,7 +7,7 @@ from typing import Callable
 
 from hub.pipeline.deliver import deliver
 from hub.pipeline.process import process_inbox
-from hub.pipeline.pull import pull
+from hub.pipeline.pull import SwitchedOff, pull
 from hub.pipeline.runs import track_deliveries
 from hub.pipeline.switches import deliverable
 
@@ -45,5 +45,8 @@ def sync_inline(runtime, instance: str, stream: str, *, progress: Callable[[int]
         for key, value in run_inline(runtime, inbox_ids=ids).items():
             totals[key] += value
 
-    result = pull(runtime, instance, stream, after_commit=after_commit, progress=progress)
+    try:
+        result = pull(runtime, instance, stream, after_commit=after_commit, progress=progress)
+    except SwitchedOff as exc:  # switched off in the ops UI: nothing read, said plainly
+        return {"run": None, "read": 0, "new": 0, "duplicates": 0, **totals, "error": str(exc)}
     return {"run": result.run_id, "read": result.records, "new": result.new, "duplicates": result.duplicates, **totals, "error": result.error}

@@ -220,3 +220,16 @@ def test_concurrent_doors_and_flushers_count_every_push_once(make_hub):
     flush_webhook_tallies(hub.runtime)
     assert not errors, errors
     assert _webhook_totals(hub.runtime.db) == {"crm_a": {"requests": 300, "new": 300}}
+
+
+def test_hub_sync_of_a_switched_off_instance_says_so_in_one_line(make_hub):
+    from click.testing import CliRunner
+
+    from hub.cli import cli
+
+    hub = make_hub()
+    set_switch(hub.runtime, "crm_a", False, actor="admin")
+    out = CliRunner().invoke(cli, ["sync", "crm_a.contacts", "--inline"],
+                             obj={"config_file": hub.runtime.config.source_file, "runtime": hub.runtime})
+    assert out.exit_code == 1, out.output
+    assert "crm_a is switched off" in out.output and "Traceback" not in out.output

@@ -96,13 +96,14 @@ def _destinations(runtime) -> list[tuple[str, str, list[str] | None]]:
     return out
 
 
-def _sink_matches(runtime, dest: str, sink: str, cache: dict) -> bool:
-    """Whether the destination sink finds existing records before a create."""
+def _sink(runtime, dest: str, sink: str, cache: dict) -> Any:
+    """The destination's sink object (once per batch), or None when the connector cannot be
+    built — its writes then fail visibly in delivery."""
     if (dest, sink) not in cache:
         try:
-            cache[(dest, sink)] = bool(getattr(runtime.connector(dest).sink(sink), "matches", False))
-        except Exception:  # an unbuildable connector: its writes fail visibly in delivery
-            cache[(dest, sink)] = False
+            cache[(dest, sink)] = runtime.connector(dest).sink(sink)
+        except Exception:
+            cache[(dest, sink)] = None
     return cache[(dest, sink)]
 
 
@@ -127,7 +128,7 @@ def _write_outbox(session, runtime, changed: dict[int, Change], views: dict[int,
     superseded: list[int] = []
     rendered: list[tuple[int, str, str, str, dict, str | None, dict, str, list[str]]] = []
     known: dict[tuple[str, str], set[str]] = {}
-    matches: dict[tuple[str, str], bool] = {}
+    sinks: dict[tuple[str, str], Any] = {}
     #: Contacts a destination's mapping cannot render (e.g. no WeCom id for the tags sink):
     #: usually expected, so one line per destination and batch, not one per contact.
     unrenderable: dict[tuple[str, str], list] = {}
@@ -180,7 +181,8 @@ def _write_outbox(session, runtime, changed: dict[int, Change], views: dict[int,
             continue  # the destination already holds exactly this
         due = now
         if native_id is None:  # a create: wait for the settle window, then match first
-            due = now + timedelta(seconds=outbound.create_delay(runtime, dest, sink, _sink_matches(runtime, dest, sink, matches)))
+            matches = bool(getattr(_sink(runtime, dest, sink, sinks), "matches", False))
+            due = now + timedelta(seconds=outbound.create_delay(runtime, dest, sink, matches))
             if past is not None and past.pending_due is not None:
                 due = min(due, past.pending_due)
         after = past.latest_id if past is not None else 0
@@ -209,26 +211,21 @@ def _write_outbox(session, runtime, changed: dict[int, Change], views: dict[int,
                         .values(status="superseded"))
     got = insert_ignore(session, OutboxRow, rows, ["idempotency_key"], returning=[OutboxRow.id, OutboxRow.idempotency_key])
     outcome.outbox_ids.extend(sorted(r[0] for r in got))
-    _timeline_writes(session, runtime, rows, got, now)
+    _timeline_writes(session, runtime, rows, got, now, sinks)
 
 
-def _timeline_writes(session, runtime, rows: list[dict[str, Any]], got, now) -> None:
+def _timeline_writes(session, runtime, rows: list[dict[str, Any]], got, now, sinks: dict) -> None:
     """Each new outbox row on its contact's timeline: destination, what it does (the
     sink's own words, ``Sink.describe``) and — filled in when read — its delivery state."""
     by_key = {row["idempotency_key"]: row for row in rows}
-    sinks: dict[tuple[str, str], Any] = {}
     events = []
     for outbox_id, key in got:
         row = by_key.get(key)
         if row is None or row["contact_id"] is None:
             continue
         dest, sink = row["connector"], row["sink"]
-        if (dest, sink) not in sinks:
-            try:
-                sinks[(dest, sink)] = runtime.connector(dest).sink(sink)
-            except Exception:  # unbuildable: delivery reports it; describe generically
-                sinks[(dest, sink)] = None
-        described = sinks[(dest, sink)].describe(row["payload"]) if sinks[(dest, sink)] is not None else ", ".join(sorted(row["payload"]))
+        target = _sink(runtime, dest, sink, sinks)
+        described = target.describe(row["payload"]) if target is not None else ", ".join(sorted(row["payload"]))
         events.append({
             "connector": dest, "native_id": f"outbox:{outbox_id}", "kind": OUTBOUND_WRITE, "occurred_at": now,
             "summary": f"{dest}.{sink}: {described}"[:500], "contact_id": row["contact_id"], "origin_contact_id": row["contact_id"],

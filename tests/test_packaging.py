@@ -303,3 +303,65 @@ def test_an_it_team_file_extends_a_plugin_shipped_mapping(tmp_path, monkeypatch)
         assert payload == {"name": "张三", "phone": "+8613800138000", "tier": "vip"}
     finally:
         reset_registry()
+
+
+def test_describe_config_walks_every_kind_of_field():
+    from marshmallow import Schema, fields, validate
+
+    from hub.connector import Secret
+    from hub.connector.spec import describe_config
+
+    class Table(Schema):
+        name = fields.String(required=True, validate=validate.Regexp(r"^\w+$", error="not a table name"))
+        columns = fields.List(fields.String(), load_default=list)
+
+    class Auth(Schema):
+        token = Secret(required=True)
+        ttl = fields.Integer(load_default=7200, validate=validate.Range(min=60))
+
+    class Config(Schema):
+        base_url = fields.Url(load_default="https://api.example.com", schemes={"https"})
+        mode = fields.String(load_default="live", validate=validate.OneOf(["live", "preview"]))
+        password = Secret(load_default="hunter2-default")
+        auth = fields.Nested(Auth, required=True)
+        tables = fields.Dict(keys=fields.String(), values=fields.Nested(Table), load_default=dict)
+        hooks = fields.List(fields.Nested(Table), load_default=list, allow_none=True)
+        ratio = fields.Float(metadata={"description": "share of rows to sample"})
+        flags = fields.Dict(keys=fields.String(), values=fields.Boolean())
+
+    keys = {k.path: k for k in describe_config(Config)}
+    assert list(keys) == ["base_url", "mode", "password", "auth", "auth.token", "auth.ttl", "tables", "tables.<name>.name",
+                          "tables.<name>.columns", "hooks", "hooks[].name", "hooks[].columns", "ratio", "flags"]
+    assert keys["base_url"].type == "url" and keys["base_url"].constraints == ["scheme https"]
+    assert keys["mode"].default == "live" and keys["mode"].constraints == ["one of live, preview"]
+    assert keys["password"].secret and keys["password"].has_default
+    assert keys["auth"].type == "object" and keys["auth"].required
+    assert keys["auth.token"].secret and keys["auth.token"].required and not keys["auth.token"].has_default
+    assert keys["auth.ttl"].constraints == [">= 60"]
+    assert keys["tables"].type == "mapping of name → object" and keys["tables"].default == {}
+    assert keys["tables.<name>.name"].constraints == ["a table name"]
+    assert keys["tables.<name>.columns"].type == "list of text" and keys["tables.<name>.columns"].default == []
+    assert keys["hooks"].type == "list of objects" and "may be null" in keys["hooks"].constraints
+    assert keys["ratio"].type == "number" and keys["ratio"].description == "share of rows to sample"
+    assert keys["flags"].type == "mapping of name → boolean" and not keys["flags"].has_default
+
+
+def test_a_secret_default_is_never_printed(cli, monkeypatch):
+    from marshmallow import Schema
+
+    from hub.connector import Connector, Secret
+    from hub.plugins import get_registry
+
+    class Cfg(Schema):
+        api_key = Secret(load_default="sk-default-do-not-print")
+
+    class Dummy(Connector):
+        name = "dummy_spec"
+        config_schema = Cfg
+
+    monkeypatch.setitem(get_registry().connectors, "dummy_spec", Dummy)
+    result = CliRunner().invoke(cli, ["connectors", "spec", "dummy_spec"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "sk-default-do-not-print" not in result.output and "(set)" in result.output
+    result = CliRunner().invoke(cli, ["connectors", "spec", "dummy_spec", "--json"], catch_exceptions=False)
+    assert "sk-default-do-not-print" not in result.output

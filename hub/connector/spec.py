@@ -109,12 +109,14 @@ def _constraints(f: fields.Field) -> list[str]:
                 out.append(f"length >= {v.min}")
             elif v.max is not None:
                 out.append(f"length <= {v.max}")
+        elif isinstance(v, validate.URL):
+            schemes = set(v.schemes or ())
+            if schemes and schemes != set(validate.URL.default_schemes):
+                out.append("scheme " + "/".join(sorted(schemes)))
         elif isinstance(v, validate.Regexp):
             # A connector's own message ("not a plain SQL column name") reads better than the regex.
             error = v.error if isinstance(v.error, str) and "{" not in v.error else None
             out.append(error[4:] if error and error.startswith("not ") else f"matches {v.regex.pattern}")
-    if isinstance(f, fields.Url) and getattr(f, "schemes", None):
-        out.append("scheme " + "/".join(sorted(f.schemes)))
     if f.allow_none and f.load_default is not None:
         out.append("may be null")
     return out
@@ -131,11 +133,14 @@ def describe_config(schema: Schema | type[Schema], prefix: str = "") -> list[Con
         key = f.data_key or name
         path = f"{prefix}{key}"
         default, has_default = _default(f)
+        secret = bool(f.metadata.get("secret")) or isinstance(f, Secret)
+        if secret and default is not None:
+            default = "(set)"  # a secret's default is a secret too: never printed
         keys.append(ConfigKey(
             path=path,
             type=_type_name(f),
             required=bool(f.required),
-            secret=bool(f.metadata.get("secret")) or isinstance(f, Secret),
+            secret=secret,
             default=default,
             has_default=has_default,
             constraints=_constraints(f),

@@ -27,33 +27,14 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-
-def _database(tmp: Path) -> tuple[str, callable]:
-    url = os.environ.get("HUB_DATABASE_URL")
-    if not url or url.startswith("sqlite"):
-        return f"sqlite:///{tmp / 'hub.db'}", lambda: None
-    from hub.store.db import normalize_url
-
-    parsed = make_url(normalize_url(url))
-    name = f"hub_conv_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    return parsed.set(database=name).render_as_string(hide_password=False), drop
+from hub.testing.store import throwaway_database  # noqa: E402
 
 
 def _redis(tmp: Path) -> tuple[str, callable]:
@@ -83,7 +64,7 @@ def main() -> int:
 
     rng = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="hub-convergence-"))
-    database_url, drop_db = _database(tmp)
+    database_url, drop_db = throwaway_database(os.environ.get("HUB_DATABASE_URL"), tmp, prefix="hub_conv")
     redis_url, stop_redis = _redis(tmp)
     try:
         db = Database(database_url)

@@ -10,16 +10,11 @@ at the end. Nothing is mocked: tests that need a store or a queue get a real one
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from hub.store import Database
-from hub.store.db import normalize_url
-from hub.testing.store import truncate
+from hub.testing.store import throwaway_database, truncate
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -56,23 +51,7 @@ def pytest_unconfigure(config):
 
 
 def _backend_url(tmp_path_factory) -> tuple[str, callable]:
-    url = os.environ.get("HUB_DATABASE_URL")
-    if not url or url.startswith("sqlite"):
-        path = tmp_path_factory.mktemp("db") / "hub.db"
-        return f"sqlite:///{path}", lambda: None
-    url = normalize_url(url)
-    parsed = make_url(url)
-    name = f"hub_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return parsed.set(database=name).render_as_string(hide_password=False), drop
+    return throwaway_database(os.environ.get("HUB_DATABASE_URL"), tmp_path_factory.mktemp("db"))
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ from hub.pipeline.inline import sync_inline
 from hub.runtime import Runtime, set_current
 from hub.store.models import Contact, ContactAttribute, Event, Identity, InboxRow, Link, OutboxRow
 from hub.testing import SandboxRouter
+from tests.pipeline.convergence_world import LOOKUPS
 
 REPO = Path(__file__).resolve().parents[2]
 MAPPINGS = REPO / "mappings"
@@ -39,20 +40,6 @@ CRM, WECOM = "crm", "wecom_sales"
 STATE = "feiyu_ad_1"
 TIER_TAGS = {"钻石卡": "VIP客户", "金卡": "重要客户", "银卡": "银卡客户", "普通会员": "普通客户"}
 
-LOOKUPS = """
-lookups:
-  crm_tier_to_wecom_tag:
-    钻石卡: 客户等级/VIP客户
-    金卡: 客户等级/重要客户
-    银卡: 客户等级/银卡客户
-    普通会员: 客户等级/普通客户
-  crm_tier_to_wecom_untag:
-    钻石卡: [客户等级/重要客户, 客户等级/银卡客户, 客户等级/普通客户]
-    金卡: [客户等级/VIP客户, 客户等级/银卡客户, 客户等级/普通客户]
-    银卡: [客户等级/VIP客户, 客户等级/重要客户, 客户等级/普通客户]
-    普通会员: [客户等级/VIP客户, 客户等级/重要客户, 客户等级/银卡客户]
-  crm_segment_to_wecom_tag: {}
-"""
 
 
 def write_config(tmp_path, database_url: str, redis_url: str, crm_config: dict, wecom_config: dict) -> Path:

@@ -83,6 +83,7 @@ def test_an_installed_wheel_finds_its_shipped_files(built, tmp_path):
             "demo": shipped_path("config", "demo.yaml").is_file(),
             "connectors": sorted(build_registry().connectors),
             "app": type(hub.wsgi.app).__name__,
+            "demo_config": __import__("hub.cli.demo", fromlist=["default_config"]).default_config(),
         }))
     """)
     run_dir = tmp_path / "elsewhere"
@@ -100,6 +101,7 @@ def test_an_installed_wheel_finds_its_shipped_files(built, tmp_path):
     assert found["demo"] is True
     assert {"sql", "wecom", "feiyu"} <= set(found["connectors"]) and "example" not in found["connectors"]
     assert found["app"] == "Flask"
+    assert found["demo_config"] == str(target / "hub" / "_shipped" / "config" / "demo.yaml")  # hub demo runs anywhere
 
 
 # --- plugins ship mappings ------------------------------------------------------------------
@@ -365,3 +367,12 @@ def test_a_secret_default_is_never_printed(cli, monkeypatch):
     assert "sk-default-do-not-print" not in result.output and "(set)" in result.output
     result = CliRunner().invoke(cli, ["connectors", "spec", "dummy_spec", "--json"], catch_exceptions=False)
     assert "sk-default-do-not-print" not in result.output
+
+
+def test_hub_demo_finds_its_config_outside_a_checkout(tmp_path, monkeypatch):
+    from hub.cli.demo import default_config
+
+    monkeypatch.chdir(REPO)
+    assert default_config() == "config/demo.yaml"
+    monkeypatch.chdir(tmp_path)  # elsewhere: the shipped copy (the repository's here, hub/_shipped in a wheel)
+    assert Path(default_config()) == REPO / "config" / "demo.yaml"

@@ -80,6 +80,15 @@ def wait_healthy(url: str, procs: list[subprocess.Popen], timeout: float = 30) -
     raise click.ClickException(f"{url} did not become healthy in {timeout:.0f}s: {last}")
 
 
+def default_config() -> str:
+    """``config/demo.yaml`` in the working directory (a checkout), else the copy Huiliu ships
+    (the repository's, or the one in an installed wheel): ``hub demo`` runs from anywhere."""
+    from hub.mapping.discovery import shipped_path
+
+    local = Path("config/demo.yaml")
+    return str(local if local.is_file() else shipped_path("config", "demo.yaml"))
+
+
 @contextmanager
 def exclusive(var_dir: Path) -> Iterator[None]:
     """One demo at a time per directory: a second one would reset the first one's files."""
@@ -141,11 +150,7 @@ def demo(ctx: click.Context, port: int | None, keep_serving: bool) -> None:
     root = ctx.find_root()
     root.ensure_object(dict)
     if root.obj.get("config_file") is None:
-        # A checkout's config/demo.yaml; an installed hub uses the copy in its wheel.
-        from hub.mapping.discovery import shipped_path
-
-        local = Path("config/demo.yaml")
-        root.obj["config_file"] = str(local if local.is_file() else shipped_path("config", "demo.yaml"))
+        root.obj["config_file"] = default_config()
     runtime = get_runtime(ctx)
     settings = runtime.config.hub
     var_dir = settings.var_dir

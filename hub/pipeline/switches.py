@@ -82,3 +82,41 @@ def deliverable(db, outbox_ids: list[int]) -> list[int]:
             held.update(s.scalars(select(OutboxRow.id).where(
                 column_in(s, OutboxRow.id, ids[start : start + 500]), OutboxRow.connector.in_(sorted(off)))))
     return [i for i in ids if i not in held]
+
+
+class NotSyncable(ValueError):
+    """Why "sync now" cannot run for an instance (switched off, disabled in the config, no stream)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason  # switched_off | config | no_streams
+
+
+def queue_sync(runtime, instance: str, *, actor: str) -> list[str]:
+    """"Sync now": queue a pull of every enabled stream of ``instance`` for the workers, and
+    audit it (``connector.sync``). Returns the streams; raises :class:`KeyError` for an
+    unknown instance, :class:`NotSyncable` when there is nothing it may pull, and whatever
+    Redis raises when the queue is down (nothing is audited then)."""
+    inst = runtime.config.connectors[instance]
+    if not inst.enabled:
+        raise NotSyncable(f"{instance} is disabled in the config file", "config")
+    if is_switched_off(runtime.db, instance):
+        raise NotSyncable(f"{instance} is switched off; switch it on first", "switched_off")
+    streams = sorted(st.name for st in inst.streams.values() if st.enabled)
+    if not streams:
+        raise NotSyncable(f"{instance} has no enabled stream to pull", "no_streams")
+    from hub.pipeline.jobs import enqueue_pull
+
+    for stream in streams:
+        enqueue_pull(runtime, instance, stream)
+    with runtime.db.session() as s:
+        s.add(AuditEntry(actor=actor[:100], action="connector.sync", target=f"connector:{instance}", at=utcnow(),
+                         detail={"streams": streams}))
+    return streams
+
+
+def worker_count(runtime) -> int:
+    """RQ workers registered in this hub's Redis (0: a queued sync waits for one)."""
+    from rq import Worker
+
+    return Worker.count(connection=runtime.redis)

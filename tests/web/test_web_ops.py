@@ -337,3 +337,34 @@ def test_dead_letters_can_be_discarded_and_replay_reports_as_before(app, tokens)
     again = operator.post("/deadletters/discard", data={"csrf": "t", "one": ref})  # gone already: said so, no 500
     assert again.status_code == 302 and "flash-error" in text_of(operator.get("/deadletters"))
     assert "丢弃了死信：读入记录 #" in text_of(signed_in(app, tokens["admin"]).get("/audit"))
+
+
+def test_the_api_syncs_switches_and_discards_like_the_ui(app, tokens, redis_conn):
+    from conftest import bearer
+
+    runtime = app.extensions["hub"]
+    client = app.test_client()
+    admin, operator = bearer(tokens["admin"]), bearer(tokens["operator"])
+    get_queue(redis_conn).empty()
+    assert client.post("/api/v1/connectors/cc_400/sync", headers=operator).status_code == 403
+    resp = client.post("/api/v1/connectors/cc_400/sync", headers=admin)
+    assert resp.status_code == 202 and resp.json == {"streams": ["cdr_inbound"], "workers": 0}
+    assert client.post("/api/v1/connectors/nope/sync", headers=admin).status_code == 404
+
+    off = client.post("/api/v1/connectors/cc_400/disable", headers=admin)
+    assert off.status_code == 200 and off.json["health"] == "disabled" and off.json["enabled"] is False
+    assert is_switched_off(runtime.db, "cc_400")
+    refused = client.post("/api/v1/connectors/cc_400/sync", headers=admin)
+    assert refused.status_code == 409 and "switched off" in refused.json["message"]
+    on = client.post("/api/v1/connectors/cc_400/enable", headers=admin)
+    assert on.status_code == 200 and on.json["enabled"] is True
+
+    with runtime.db.session() as s:
+        rejected = s.scalars(select(InboxRow).where(InboxRow.status == "rejected")).one()
+    ref = f"inbox:{rejected.id}"
+    assert client.post("/api/v1/deadletters/discard", json={"refs": [ref]}, headers=operator).json == {"outbox": 0, "inbox": 1}
+    assert client.post("/api/v1/deadletters/discard", json={"refs": [ref]}, headers=operator).status_code == 409
+    assert client.post("/api/v1/deadletters/discard", json={"refs": ["x:1"]}, headers=operator).status_code == 422
+    with runtime.db.session() as s:
+        actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions == ["connector.sync", "connector.disable", "connector.enable", "dlq.discard"]

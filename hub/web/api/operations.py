@@ -1,4 +1,5 @@
-"""What IT watches: connector status, runs, dead letters (and replaying them, audited)."""
+"""What IT watches and does: connector status, runs, dead letters (replaying and discarding
+them), sync now and switching a connector off and on — the actions audited."""
 
 from __future__ import annotations
 
@@ -43,6 +44,58 @@ def connector(name: str):
         return _status_dict(found[0])
 
 
+def _switchable(name: str):
+    rt = runtime()
+    if name not in rt.config.connectors:
+        abort(404, message=f"no connector instance {name!r}")
+    return rt
+
+
+@blp.route("/connectors/<name>/sync", methods=["POST"])
+@requires("admin")
+@blp.response(202, S.SyncOut)
+def sync(name: str):
+    """Queue a pull of every enabled stream of the instance for the workers (audited)."""
+    from hub.pipeline.switches import NotSyncable, queue_sync, worker_count
+
+    rt = _switchable(name)
+    try:
+        streams = queue_sync(rt, name, actor=actor())
+    except NotSyncable as exc:
+        abort(409, message=str(exc))
+    except Exception as exc:  # noqa: BLE001 - Redis down
+        abort(503, message=f"the job queue is unavailable ({type(exc).__name__})")
+    return {"streams": streams, "workers": worker_count(rt)}
+
+
+def _switch(name: str, enabled: bool) -> dict:
+    from hub.pipeline.switches import set_switch
+    from hub.web.queries import connector_statuses
+
+    rt = _switchable(name)
+    if not rt.config.connectors[name].enabled:
+        abort(409, message=f"{name} is disabled in the config file; change the config and reload")
+    set_switch(rt, name, enabled, actor=actor())
+    with rt.db.session() as s:
+        return _status_dict(connector_statuses(rt, s, [name])[0])
+
+
+@blp.route("/connectors/<name>/disable", methods=["POST"])
+@requires("admin")
+@blp.response(200, S.ConnectorOut)
+def disable(name: str):
+    """Switch the instance off at once: no pulls, its writes held (audited; no restart)."""
+    return _switch(name, False)
+
+
+@blp.route("/connectors/<name>/enable", methods=["POST"])
+@requires("admin")
+@blp.response(200, S.ConnectorOut)
+def enable(name: str):
+    """Switch the instance back on; the writes held meanwhile are queued (audited)."""
+    return _switch(name, True)
+
+
 @blp.route("/runs", methods=["GET"])
 @requires("operator")
 @blp.arguments(S.RunArgs, location="query", unknown=RAISE)
@@ -80,5 +133,19 @@ def replay(args):
     rt = runtime()
     try:
         return do_replay(rt, list(dict.fromkeys(args["refs"])), actor=actor())
+    except ValueError as exc:
+        abort(409, message=str(exc))
+
+
+@blp.route("/deadletters/discard", methods=["POST"])
+@requires("operator")
+@blp.arguments(S.DiscardArgs)
+@blp.response(200, S.ReplayOut)
+def discard(args):
+    """Give up on the given dead letters: kept for the record, no longer listed or replayed. Each one is audited."""
+    from hub.pipeline.deadletters import discard as do_discard
+
+    try:
+        return do_discard(runtime(), list(dict.fromkeys(args["refs"])), actor=actor())
     except ValueError as exc:
         abort(409, message=str(exc))

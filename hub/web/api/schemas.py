@@ -335,6 +335,16 @@ class ReplayOut(Strict):
     inbox = fields.Integer()
 
 
+class DiscardArgs(Strict):
+    refs = fields.List(fields.String(validate=validate.Regexp(REF, error="use outbox:ID or inbox:ID")), required=True,
+                       validate=validate.Length(1, 500), metadata={"description": "Dead letters to give up on, e.g. `outbox:12`."})
+
+
+class SyncOut(Strict):
+    streams = fields.List(fields.String(), required=True, metadata={"description": "The streams whose pull was queued."})
+    workers = fields.Integer(required=True, metadata={"description": "Workers running; 0 means the pulls wait for one."})
+
+
 class AuditOut(Strict):
     id = fields.Integer(required=True)
     at = fields.DateTime()

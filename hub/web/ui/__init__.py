@@ -439,38 +439,23 @@ def run_detail(name: str, run_id: int):
 @requires("admin")
 def sync_now(name: str):
     """Queue a pull of every enabled stream now (the workers run it), audited."""
-    from hub.pipeline.jobs import enqueue_pull
-    from hub.pipeline.switches import is_switched_off
-    from hub.web.queries import audit
+    from hub.pipeline.switches import NotSyncable, queue_sync, worker_count
 
-    rt, inst = _instance_or_404(name)
-    back = _back_to(name)
-    if not inst.enabled or is_switched_off(rt.db, name):
-        flash(t("connector.sync_disabled", name=name), "error")
-        return back
-    streams = sorted(st.name for st in inst.streams.values() if st.enabled)
-    if not streams:
-        flash(t("connector.sync_nothing", name=name), "error")
-        return back
+    rt, _inst = _instance_or_404(name)
     try:
-        for stream in streams:
-            enqueue_pull(rt, name, stream)
-        workers = _worker_count(rt)
+        streams = queue_sync(rt, name, actor=current_principal().actor)
+        workers = worker_count(rt)
+    except NotSyncable as exc:
+        key = {"switched_off": "connector.sync_disabled", "config": "connector.config_disabled"}.get(exc.reason, "connector.sync_nothing")
+        flash(t(key, name=name), "error")
+        return _back_to(name)
     except Exception as exc:  # noqa: BLE001 - Redis down: say so in one line
         flash(t("connector.queue_down", error=type(exc).__name__), "error")
-        return back
-    with rt.db.session() as s:
-        audit(s, current_principal().actor, "connector.sync", f"connector:{name}", {"streams": streams})
+        return _back_to(name)
     flash(t("connector.synced", name=name, streams="、".join(streams) if current_lang() == "zh-CN" else ", ".join(streams)), "ok")
     if not workers:
         flash(t("connector.no_workers"), "error")
-    return back
-
-
-def _worker_count(rt) -> int:
-    from rq import Worker
-
-    return Worker.count(connection=rt.redis)
+    return _back_to(name)
 
 
 @bp.route("/connectors/<name>/switch", methods=["POST"])

@@ -64,7 +64,13 @@ NASTY_ID_OR_TIME = ["²", "١٢٣٤٥", "9" * 401, "1e400", "-1", "", "\x00", "\
 #: door → the fields a door parses as ids and times (one of them is always made hostile).
 CRITICAL = {"feiyu": ["clue_id", "create_time_detail", "create_time", "id"], "udesk": ["id", "updated_at", "created_at"],
             "clink": ["cdr_id", "begin_at", "end_at", "talk_seconds", "call_direction"],
-            "wecom": ["CreateTime", "ExternalUserID", "UserID", "Id", "ChangeType"]}
+            "wecom": ["CreateTime", "ExternalUserID", "UserID", "Id", "ChangeType", "JoinScene", "QuitScene", "MemChangeCnt",
+                      "ChatId"]}
+#: WeCom events whose handling makes no remote call (the fuzzed hub has no reachable WeCom).
+WECOM_EVENTS = [("change_external_contact", c) for c in ("edit_external_contact", "del_external_contact", "del_follow_user",
+                                                            "transfer_fail")] + \
+               [("change_external_chat", "dismiss"), ("change_external_chat", "update"),
+                ("change_external_tag", "create"), ("change_external_tag", "delete"), ("change_external_tag", "shuffle")]
 
 
 def _mutate(door: str, template: dict, data) -> dict:
@@ -100,12 +106,18 @@ def signed_body(door: str, data) -> bytes:
     if door == "wecom":
         from connectors.wecom.sandbox import event_xml
 
+        kind, change = data.draw(st.sampled_from(WECOM_EVENTS))
         event = _mutate(door, {"ToUserName": "x", "FromUserName": "sys", "CreateTime": int(time.time()), "MsgType": "event",
-                         "Event": "change_external_contact", "ChangeType": "add_external_contact", "UserID": "zhangsan",
-                         "ExternalUserID": f"wmFUZZ{n}", "Id": "et1", "TagType": "tag"}, data)
+                               "Event": kind, "ChangeType": change, "UserID": "zhangsan", "ExternalUserID": f"wmFUZZ{n}",
+                               "Id": f"et{n}", "TagType": "tag", "ChatId": f"wrFUZZ{n}", "UpdateDetail": "del_member",
+                               "JoinScene": 1, "QuitScene": 0, "MemChangeCnt": 1}, data)
         flat = {k: v if isinstance(v, (int, str)) and not isinstance(v, bool) else json.dumps(v, allow_nan=True)
                 for k, v in event.items() if k.isidentifier()}
-        return event_xml(flat)
+        # As WeCom's XML but byte-exact for hostile text: a lone surrogate becomes the invalid
+        # UTF-8 a careless sender would produce, not an error in this test.
+        return event_xml({k: v for k, v in flat.items() if isinstance(v, int)}).replace(b"</xml>", b"") + "".join(
+            f"<{k}><![CDATA[{v.replace(']]>', ']]]]><![CDATA[>')}]]></{k}>" for k, v in flat.items() if isinstance(v, str)
+        ).encode("utf-8", "surrogatepass") + b"</xml>"
     raise KeyError(door)
 
 

@@ -26,6 +26,7 @@ from hub.pipeline.links import record_write, record_writes
 from hub.pipeline.matching import settle_creates
 from hub.pipeline.pauses import pause, paused_for
 from hub.pipeline.ratelimit import acquire_all
+from hub.store import pgbulk
 from hub.store.models import OutboxRow
 from hub.store.types import utcnow
 from hub.store.upsert import column_in
@@ -157,6 +158,13 @@ def _settle(runtime, sink, rows: list, counts: DeliveryCounts, schedule_retry, o
     return go
 
 
+_DELIVERED_PG = (
+    "UPDATE outbox AS o SET status = 'delivered', delivered_at = %b, native_id = u.native_id, "
+    "attempts = o.attempts + 1, last_error = NULL FROM unnest(%b::bigint[], %b::text[]) AS u(id, native_id) "
+    "WHERE o.id = u.id"
+)
+
+
 def _deliver_many(runtime, connector, sink, ids: list[int], counts: DeliveryCounts, schedule_retry, on_matched=None) -> None:
     """The rows of one sink that writes many at once (``Sink.write_many``): one claim, one
     ``write_many`` call and one bookkeeping transaction per :data:`MANY` rows. Each row's
@@ -199,13 +207,17 @@ def _deliver_many(runtime, connector, sink, ids: list[int], counts: DeliveryCoun
         with runtime.db.session() as s:
             now = utcnow()
             table = OutboxRow.__table__  # Core: an executemany UPDATE, no ORM bulk-update rules
-            s.execute(
-                update(table)
-                .where(table.c.id == bindparam("row_id"))
-                .values(status="delivered", delivered_at=now, native_id=bindparam("written_id"),
-                        attempts=table.c.attempts + 1, last_error=None),
-                [{"row_id": row.id, "written_id": result.native_id} for row, result in delivered],
-            )
+            if pgbulk.is_postgres(s):  # one UPDATE … FROM unnest(ids, native ids), not one per row
+                pgbulk.execute(s, _DELIVERED_PG, (now, [row.id for row, _ in delivered],
+                                                  [None if r.native_id is None else str(r.native_id) for _, r in delivered]))
+            else:
+                s.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("row_id"))
+                    .values(status="delivered", delivered_at=now, native_id=bindparam("written_id"),
+                            attempts=table.c.attempts + 1, last_error=None),
+                    [{"row_id": row.id, "written_id": result.native_id} for row, result in delivered],
+                )
             record_writes(s, [(row.connector, row.sink, str(result.native_id), row.contact_id, row.payload_hash, row.written_values)
                               for row, result in delivered if row.contact_id is not None and result.native_id])
         counts.delivered += len(delivered)

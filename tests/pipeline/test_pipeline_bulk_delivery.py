@@ -112,6 +112,12 @@ def test_a_sync_through_the_batched_path_delivers_each_contact_once(crm_to_membe
         links = s.execute(select(func.count()).select_from(Link).where(Link.connector == "members",
                                                                     Link.last_written_hash.is_not(None))).scalar_one()
         assert links == 95
+        # each outbox row is marked delivered, once, with the native id the sink returned
+        marks = s.execute(select(OutboxRow.status, OutboxRow.attempts, OutboxRow.native_id, OutboxRow.delivered_at,
+                                 OutboxRow.last_error).where(OutboxRow.connector == "members")).all()
+        assert len(marks) == 95 and all(m.status == "delivered" and m.attempts == 1 and m.native_id
+                                        and m.delivered_at is not None and m.last_error is None for m in marks)
+        assert sorted(int(m.native_id) for m in marks) == sorted(int(e["customer_id"]) for e in inserts)
     # An edit in the CRM reaches the member row by its recorded native id, once.
     native = inserts[0]["customer_id"]
     with runtime.db.session() as s:

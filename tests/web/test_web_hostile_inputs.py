@@ -222,3 +222,9 @@ def test_wecom_group_event_with_junk_numbers_is_400(app, client, field, value):
     resp = push(client, app, "wecom", body)
     assert_refused(resp, app, 400)
     assert field in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("action", [["Ticket_update"], {"a": 1}, 1.5, True])
+def test_udesk_action_that_is_not_text_is_400(app, client, action):
+    body = json.dumps({"action": action, "message": udesk_ticket()}).encode()
+    assert_refused(push(client, app, "udesk", body), app, 400)

@@ -98,7 +98,8 @@ def signed_body(door: str, data) -> bytes:
                         "create_time_detail": "2026-01-05 10:15:02"}, data)
         return _dumps(data.draw(st.sampled_from([lead, [lead], {"data": [lead]}, {"list": [lead, lead]}])))
     if door == "udesk":
-        action = data.draw(st.sampled_from(["Ticket_create", "Ticket_update", "Customer_create", None, 1]))
+        action = data.draw(st.sampled_from(["Ticket_create", "Ticket_update", "Customer_create", "ImSubSession_close", None, 1])
+                           | nasty_value)
         return _dumps({"action": action, "message": _mutate(door, udesk_ticket(id=9000 + n), data)})
     if door == "clink":
         cdr = _mutate(door, clink_cdr(cdr_id=f"cc-fuzz-{n}"), data)

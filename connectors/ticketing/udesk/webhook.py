@@ -70,6 +70,8 @@ class UdeskWebhook(WebhookHandler):
         event = _body(req)
         ok = WebhookResult(body=json.dumps({"code": 1000}), content_type="application/json")
         action = event.get("action")
+        if action is not None and not isinstance(action, str):  # a list would even break the set lookup
+            raise WebhookRejected("action must be a string", status=400)
         if action in CUSTOMER_ACTIONS:
             ok.records = [("customers", self._customer(event))]
             return ok

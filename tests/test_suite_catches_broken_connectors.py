@@ -39,6 +39,24 @@ class Broken(ExampleConnector):
 """,
         "test_webhook_rejects_a_push_signed_with_another_secret",
     ),
+    "hand_rolled_webhook_parsing": (
+        """
+class Hook(ExampleWebhook):
+    def handle(self, req):
+        import hmac, json, time
+        from hub_example.signing import sign
+        ts = req.header("X-Example-Timestamp") or ""
+        if not ts.isdigit() or abs(time.time() - int(ts)) > 300:   # '²'.isdigit() is True; int('²') raises
+            raise WebhookRejected("stale")
+        if not hmac.compare_digest(req.header("X-Example-Signature") or "", sign(self.connector.config["webhook_secret"], ts, req.body)):
+            raise WebhookRejected("bad signature")
+        c = json.loads(req.body)["contact"]
+        return WebhookResult(records=[("contacts", Record(native_id=str(c["id"]), data=c))])
+class Broken(ExampleConnector):
+    webhook = Hook
+""",
+        "test_webhook_answers_hostile_input_with_4xx",
+    ),
     "splits_text_into_characters": (
         """
 class Sink(ContactsSink):
@@ -67,7 +85,7 @@ def test_suite_fails_the_broken_check(pytester, variant):
     code, failing = BROKEN[variant]
     pytester.makepyfile(
         test_broken="""
-from hub.connector import Record, WebhookResult
+from hub.connector import Record, WebhookRejected, WebhookResult
 from hub.testing import ConnectorSuite
 from hub_example.connector import ExampleConnector, ContactsStream, ContactsSink, ExampleWebhook
 """

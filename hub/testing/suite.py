@@ -55,6 +55,24 @@ def read_all(connector: Connector, stream: str, cursor: Any = None) -> tuple[lis
     return records, cursor
 
 
+#: Values that broke hand-rolled parsing of headers and query parameters.
+HOSTILE_TEXT = ("²", "١٢٣٤٥", "9" * 400, "", "\x00", "-1", "1e400", "é" * 64)
+#: Bodies that broke hand-rolled body parsing.
+HOSTILE_BODIES = (b"", b"\xff\xfe\x00", b"[" * 100_000 + b"]" * 100_000, b'{"id": NaN, "updated_at": Infinity}',
+                  b'{"id": 1e400}', b'{"id": "\\u0000", "name": "\\ud800"}', b'[{"id": "\xc2\xb2"}]', b"null", b'"x"',
+                  b"<xml><a>&#0;</a></xml>")
+
+
+def _describe(push: WebhookRequest, request: WebhookRequest) -> str:
+    for name, value in request.headers.items():
+        if push.headers.get(name) != value:
+            return f"header {name}={value[:20]!r}"
+    for name, value in request.args.items():
+        if push.args.get(name) != value:
+            return f"query {name}={value[:20]!r}"
+    return f"body {request.body[:30]!r}"
+
+
 def _with_secrets_replaced(schema: Schema, config: dict[str, Any], value: str) -> dict[str, Any]:
     out = copy.deepcopy(config)
     for path in secret_field_names(schema):
@@ -355,6 +373,29 @@ class ConnectorSuite:
         with pytest.raises(WebhookRejected) as info:
             handler.handle(tampered)
         assert 400 <= info.value.status < 500
+
+    def test_webhook_answers_hostile_input_with_4xx(self, connector, sandbox, good_config):
+        """Each header, each query parameter and the body of a valid push, replaced by values
+        that broke hand-rolled parsing (issue 15: ``'²'``, 400 digits, NUL, ``NaN``, ``1e400``,
+        100,000 nested brackets, invalid UTF-8): the handler refuses with a 4xx or returns
+        records the hub can store — never any other exception (that would be a 500). Parse
+        with :mod:`hub.connector.inputs` and this passes."""
+        from dataclasses import replace
+
+        from hub.pipeline.webhook import check_records
+
+        handler = self._handler(connector)
+        push = sandbox.signed_push(good_config)
+        variants = [replace(push, headers={**push.headers, name: value}) for name in push.headers for value in HOSTILE_TEXT]
+        variants += [replace(push, args={**push.args, name: value}) for name in push.args for value in HOSTILE_TEXT]
+        variants += [replace(push, body=body) for body in HOSTILE_BODIES]
+        for request in variants:
+            try:
+                check_records(handler, handler.handle(request))
+            except WebhookRejected as exc:
+                assert 400 <= exc.status < 500, f"{exc.status} for {_describe(push, request)}: {exc.message}"
+            except Exception as exc:  # noqa: BLE001 - any other exception is the failure we look for
+                pytest.fail(f"{type(exc).__name__} (a 500) for {_describe(push, request)}: {exc}"[:500])
 
     def test_webhook_rejects_a_push_signed_with_another_secret(self, connector, sandbox, good_config):
         handler = self._handler(connector)

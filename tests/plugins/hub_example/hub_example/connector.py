@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import time
 from datetime import datetime
 from typing import Any, Iterator
 
@@ -35,6 +34,7 @@ from hub.connector import (
     WebhookRequest,
     WebhookResult,
     WriteResult,
+    inputs,
 )
 from hub.connector.http import request
 
@@ -99,28 +99,33 @@ class ContactsSink(Sink):
 
 
 class ExampleWebhook(WebhookHandler):
+    """One signed event per push. Everything the sender controls is read through
+    :mod:`hub.connector.inputs` — never ``str.isdigit()``/``int()``/``json.loads`` by hand."""
+
+    max_body = 64 * 1024  # one contact event
+    max_records = 1
+
     def handle(self, req: WebhookRequest) -> WebhookResult:
         secret = self.connector.config.get("webhook_secret")
         if not secret:
             raise WebhookRejected("webhook_secret is not configured for this instance", status=404)
-        timestamp = req.header("X-Example-Timestamp") or ""
+        timestamp = inputs.check_timestamp(req.header("X-Example-Timestamp"), "X-Example-Timestamp", TIMESTAMP_TOLERANCE)
         signature = req.header("X-Example-Signature") or ""
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > TIMESTAMP_TOLERANCE:
-            raise WebhookRejected("missing or stale X-Example-Timestamp")
-        if not hmac.compare_digest(signature, sign(secret, timestamp, req.body)):
+        if not signature.isascii() or not hmac.compare_digest(signature, sign(secret, timestamp, req.body)):
             raise WebhookRejected("bad X-Example-Signature")
-        try:
-            event = json.loads(req.body)
-            contact = event["contact"]
-            record = Record(
-                native_id=str(contact["id"]),
-                data=contact,
-                updated_at=_parse_ts(contact["updated_at"]),
-                deleted=event["type"] == "contact.deleted",
-                dedupe_key=f"event:{event['event_id']}",
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise WebhookRejected(f"malformed event body: {type(exc).__name__}: {exc}", status=400) from None
+        event = inputs.parse_json(req.body, what="event")
+        contact = event.get("contact") if isinstance(event, dict) else None
+        if not isinstance(contact, dict) or "id" not in contact or "updated_at" not in contact:
+            raise WebhookRejected("event has no contact with an id and updated_at", status=400)
+        if not isinstance(event.get("event_id"), str) or not isinstance(event.get("type"), str):
+            raise WebhookRejected("event_id and type must be strings", status=400)
+        record = Record(
+            native_id=inputs.parse_id(contact["id"], "contact.id"),
+            data=contact,
+            updated_at=inputs.parse_time(contact["updated_at"], "contact.updated_at", inputs.zone_of(self.connector.config, "UTC")),
+            deleted=event["type"] == "contact.deleted",
+            dedupe_key=f"event:{event['event_id'][:200]}",
+        )
         return WebhookResult(records=[("contacts", record)], body=json.dumps({"ok": True}), content_type="application/json")
 
 

@@ -40,8 +40,9 @@ def test_connector_page_lists_pulls_webhooks_and_deliveries_with_counts_and_erro
     assert 'data-kind="webhook" data-status' in only_webhooks and 'data-kind="pull" data-status' not in only_webhooks
     assert client.get("/connectors/nope").status_code == 404
     assert client.get("/connectors/udesk_main?kind=bogus").status_code == 400
-    # the dashboard links each card to its page
-    assert 'href="/connectors/udesk_main"' in text_of(client.get("/connectors"))
+    # the dashboard links each card to its page, and its recent errors read as reasons too
+    dashboard = text_of(client.get("/connectors"))
+    assert 'href="/connectors/udesk_main"' in dashboard and "日期时间无法识别" in dashboard
 
 
 def test_run_detail_shows_what_a_pull_read_and_the_records_a_mapping_rejected(app, tokens):

@@ -78,6 +78,7 @@ def _text(payload: dict[str, Any]) -> str | None:
 
 class WelcomeSink(_WeComSink):
     name = "welcome"
+    sends_message = True
     description = "send the welcome message for a new customer with the callback's WelcomeCode (send_welcome_msg, 20 s window)"
 
     def apply(self, payload: dict[str, Any], native_id: str | None) -> WriteResult:
@@ -109,6 +110,7 @@ class WelcomeSink(_WeComSink):
 
 class MessagesSink(_WeComSink):
     name = "messages"
+    sends_message = True
     description = "create a mass message (群发 / SOP push) a member confirms: add_msg_template, chat_type single"
 
     def _quota_key(self, day: str, ext: str) -> str:

@@ -188,6 +188,10 @@ def load_config(
         if kind not in registry.identity_kinds:
             col.add(("identity", "kinds", kind), f"unknown identity kind{did_you_mean(kind, registry.identity_kinds)}")
 
+    from hub.automations.loader import load_automations
+
+    automations = load_automations(col, top, connectors)
+
     if col.errors:
         raise ConfigError(col.errors)
 
@@ -221,6 +225,7 @@ def load_config(
         fields=policies,
         lookups=top["lookups"] or {},
         connectors=connectors,
+        automations=automations,
     )
 
 

@@ -80,6 +80,8 @@ class HubConfig:
     fields: dict[str, FieldPolicy]
     lookups: dict[str, dict[str, Any]]
     connectors: dict[str, ConnectorInstance]
+    #: ``hub.automations.spec.AutomationSet``: empty unless automations are declared.
+    automations: Any = field(default_factory=lambda: _no_automations())
 
     @property
     def base_dir(self) -> Path:
@@ -94,3 +96,9 @@ class HubConfig:
 
     def secrets(self) -> list[str]:
         return [s for inst in self.connectors.values() for s in inst.secrets]
+
+
+def _no_automations() -> Any:
+    from hub.automations.spec import AutomationSet
+
+    return AutomationSet()

@@ -110,6 +110,10 @@ class TopSchema(StrictSchema):
     fields_ = fields.Dict(data_key="fields", load_default=dict)
     lookups = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict)
     connectors = fields.Dict(load_default=dict)
+    #: Rules and journeys (hub.automations validates them, with automations/*.yaml).
+    automations = fields.Dict(load_default=dict)
+    automation_templates = fields.Dict(load_default=dict)
+    automation_settings = fields.Dict(load_default=dict)
 
 
 POLICY = re.compile(r"^\s*(?P<who>[a-z][a-z0-9_]*)\s*(?P<unless>unless\s+blank)?\s*$")

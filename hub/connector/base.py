@@ -84,6 +84,9 @@ class Sink:
     #: The payload keys (key → type) this sink accepts, when known; ``hub check`` then
     #: rejects an outbound mapping that renders any other key. None: not declared.
     fields: ClassVar[Mapping[str, str] | None] = None
+    #: True when a write reaches a customer as a message (a mass message, a welcome): the
+    #: automations' per-customer daily message cap counts such writes.
+    sends_message: ClassVar[bool] = False
 
     def __init__(self, connector: "Connector"):
         self.connector = connector

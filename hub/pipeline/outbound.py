@@ -32,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from hub.store.models import Contact, Link, OutboxRow
 from hub.store.upsert import column_in
@@ -144,18 +144,22 @@ def histories(session, contact_ids: Iterable[int]) -> dict[tuple[str, str, int],
     ids = sorted(set(contact_ids))
     columns = (OutboxRow.id, OutboxRow.connector, OutboxRow.sink, OutboxRow.contact_id, OutboxRow.status,
                OutboxRow.payload_hash, OutboxRow.changed, OutboxRow.next_attempt_at)
+    # An automation's write (origin ``automation:<name>``) is not a rendering of the
+    # destination's mapping: it neither supersedes nor is superseded by one.
+    rendering = or_(OutboxRow.origin.is_(None), OutboxRow.origin.not_like("automation:%"))
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         key = (OutboxRow.connector, OutboxRow.sink, OutboxRow.contact_id)
         latest = {row[0] for row in session.execute(
-            select(func.max(OutboxRow.id)).where(column_in(session, OutboxRow.contact_id, chunk), OutboxRow.status != "superseded")
+            select(func.max(OutboxRow.id)).where(column_in(session, OutboxRow.contact_id, chunk), OutboxRow.status != "superseded", rendering)
             .group_by(*key))}
         for connector, sink, contact_id, sent in session.execute(
             select(*key, func.max(OutboxRow.id))
-            .where(column_in(session, OutboxRow.contact_id, chunk), OutboxRow.status.in_(SENT_STATES)).group_by(*key)
+            .where(column_in(session, OutboxRow.contact_id, chunk), OutboxRow.status.in_(SENT_STATES), rendering).group_by(*key)
         ):
             out.setdefault((connector, sink, contact_id), History()).sent_id = sent
-        rows = session.execute(select(*columns).where(column_in(session, OutboxRow.contact_id, chunk), OutboxRow.status.in_(UNSENT_STATES))).all()
+        rows = session.execute(select(*columns).where(column_in(session, OutboxRow.contact_id, chunk), OutboxRow.status.in_(UNSENT_STATES),
+                                                      rendering)).all()
         if latest:
             rows += session.execute(select(*columns).where(column_in(session, OutboxRow.id, sorted(latest)),
                                                            OutboxRow.status.not_in(UNSENT_STATES))).all()

@@ -278,6 +278,10 @@ def _apply(session, runtime, items: list[tuple[Any, ApplyItem]], outcome: Proces
     open_duplicate_reviews(session, runtime, {r.contact_id for r in results if r.merged_ids and r.contact_id is not None})
     outcome.contacts_changed += sum(1 for c in changed.values() if c.names or c.lost)
     _write_outbox(session, runtime, changed, views, outcome)
+    if runtime.config.automations:  # rules and journey enroll/exit (docs/automations.md)
+        from hub.automations.rules import evaluate
+
+        outcome.outbox_ids.extend(evaluate(session, runtime, items, results, views))
 
 
 def process_inbox(runtime, inbox_ids: list[int] | None = None, *, stream: tuple[str, str] | None = None,

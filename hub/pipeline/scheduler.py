@@ -65,6 +65,10 @@ def tick(runtime) -> list[tuple[str, str]]:
     for instance, stream in due:
         enqueue_pull(runtime, instance, stream)
     enqueue(runtime.redis, reconcile_job, job_id="reconcile")
+    if runtime.config.automations.journeys():  # due journey steps (SQL rows) → outbox
+        from hub.automations.jobs import journeys_job
+
+        enqueue(runtime.redis, journeys_job, job_id="journeys")
     from hub.pipeline.runs import flush_webhook_tallies
 
     flush_webhook_tallies(runtime)  # the webhook door's counters → runs

@@ -306,3 +306,61 @@ class SinkApproval(Base):
     sink: Mapped[str] = mapped_column(String(64), primary_key=True)
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_by: Mapped[str] = mapped_column(String(100))
+
+
+class AutomationState(Base):
+    """An automation an operator approved, paused or resumed (``hub automations``). No row:
+    the automation is in preview — its actions are recorded, not sent (hub.automations)."""
+
+    __tablename__ = "automation_states"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # preview | live | paused
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AutomationAction(Base):
+    """One action an automation took (or, in preview, would take) on one contact. ``key`` is
+    unique per (automation, contact, trigger, action), so replaying inputs never acts twice."""
+
+    __tablename__ = "automation_actions"
+    __table_args__ = (Index("ix_automation_actions_contact_created", "contact_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    automation: Mapped[str] = mapped_column(String(100), index=True)
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id"))
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # sink | tag | enroll | exit
+    target: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # queued | done | preview | capped | failed
+    is_message: Mapped[bool] = mapped_column(Boolean, default=False)
+    outbox_id: Mapped[int | None] = mapped_column(BigId)
+    payload: Mapped[Any | None] = mapped_column(Json)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JourneyEnrollment(Base):
+    """A contact's progress through a journey: the next step and when it is due. ``round``
+    counts re-enrollments, so each round's steps are keyed (and sent) once."""
+
+    __tablename__ = "journey_enrollments"
+    __table_args__ = (
+        UniqueConstraint("journey", "contact_id"),
+        Index("ix_journey_enrollments_status_due", "status", "next_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    journey: Mapped[str] = mapped_column(String(100))
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id"))
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))  # active | exited | completed
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The values of the attributes the exit conditions watch, as they were at enrollment.
+    enrolled_values: Mapped[Any | None] = mapped_column(Json)
+    exit_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,9 @@
+"""Automations: the hub acts on what it knows (rules, SOP journeys). See docs/automations.md.
+
+* :mod:`~hub.automations.spec` — what an automation is; :mod:`~hub.automations.loader` —
+  YAML → spec with ``file:line`` errors;
+* :mod:`~hub.automations.rules` — triggers evaluated while processing, after apply;
+* :mod:`~hub.automations.actions` — actions as ordinary outbox rows, keyed once;
+* :mod:`~hub.automations.journeys` — enrollments advanced by the worker's ticker;
+* :mod:`~hub.automations.control` — preview, approve, pause, resume (CLI).
+"""

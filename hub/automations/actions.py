@@ -1,0 +1,206 @@
+"""Performing actions: hub tags, and sink writes as ordinary outbox rows — each exactly once.
+
+Every action first claims its row in ``automation_actions`` by a unique key (automation,
+contact, trigger, action index). Only the transaction that inserts the key acts; a replay,
+a re-processed inbox row or a journey step run twice by two workers finds the key taken
+and does nothing. A sink write then becomes an outbox row keyed ``auto:<key>``, so
+delivery, retries, rate limits, dead letters and sink preview (``held``) apply as to any
+write; the row's origin is ``automation:<name>`` and the convergence bookkeeping of
+outbound mappings (``hub.pipeline.outbound.histories``) leaves such rows out, so a later
+mapping rendering never supersedes an automation's message.
+
+Payloads: ``payload:`` inline, ``template:`` (a named payload), both (payload wins), or
+neither — then the sink's outbound mapping renders the contact's current state. Strings
+may hold placeholders: ``{match}`` and ``{keyword}`` (text triggers), ``{contact_id}``,
+``{attributes.NAME}``, ``{identities.KIND}`` (a list) or ``{identities.KIND[0]}``, and
+``{tags}``. A string that is one placeholder keeps the value's type (a list stays a list);
+a placeholder with no value fails the action (recorded as ``failed``, nothing sent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from hub.automations.control import LIVE, PREVIEW
+from hub.automations.spec import Action, Automation, AutomationSet
+from hub.pipeline.hashing import payload_hash
+from hub.store.models import AutomationAction, ContactTag, OutboxRow
+from hub.store.upsert import insert_ignore
+
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[^{}\[\]]+)?(?:\[\d+\])?)\}")
+#: Ledger states that mean a message went (or is going) out: they count against the cap.
+SENDING = ("queued", "done")
+ORIGIN_PREFIX = "automation:"
+
+
+class MissingValue(Exception):
+    """A placeholder the contact has no value for."""
+
+
+@dataclass
+class Performed:
+    """What one call of :func:`perform` did."""
+
+    outbox_ids: list[int] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)  # per action: queued, done, preview, capped, failed, duplicate
+
+
+def ledger_key(*parts: Any) -> str:
+    """A unique key of at most 255 characters: readable when short, hashed when long."""
+    text = ":".join(str(p) for p in parts)
+    if len(text) <= 200:
+        return text
+    return f"{text[:120]}…{hashlib.sha256(text.encode()).hexdigest()[:40]}"
+
+
+def _lookup(name: str, view: dict[str, Any], values: dict[str, Any], contact_id: int) -> Any:
+    index = None
+    if name.endswith("]"):
+        name, _, rest = name.partition("[")
+        index = int(rest[:-1])
+    if name in values:
+        value = values[name]
+    elif name == "contact_id":
+        value = contact_id
+    elif name == "tags":
+        value = list(view.get("tags") or [])
+    elif name.startswith("attributes."):
+        value = (view.get("attributes") or {}).get(name[len("attributes."):])
+    elif name.startswith("identities."):
+        value = (view.get("identities") or {}).get(name[len("identities."):])
+    else:
+        value = None
+    if index is not None:
+        value = value[index] if isinstance(value, list) and len(value) > index else None
+    if value in (None, "", []):
+        raise MissingValue(f"no value for {{{name if index is None else f'{name}[{index}]'}}}")
+    return value
+
+
+def render(value: Any, view: dict[str, Any], values: dict[str, Any], contact_id: int) -> Any:
+    """Fill placeholders in every string of ``value`` (recursively)."""
+    if isinstance(value, str):
+        whole = PLACEHOLDER.fullmatch(value)
+        if whole:
+            return _lookup(whole.group(1), view, values, contact_id)
+        return PLACEHOLDER.sub(lambda m: str(_lookup(m.group(1), view, values, contact_id)), value)
+    if isinstance(value, dict):
+        return {k: render(v, view, values, contact_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, view, values, contact_id) for v in value]
+    return value
+
+
+def is_message(runtime: Any, action: Action) -> bool:
+    """Whether ``action`` counts against the daily message cap."""
+    if action.message is not None:
+        return action.message
+    if action.sink is None:
+        return False
+    inst = runtime.config.connectors.get(action.sink[0])
+    cls = getattr(inst.connector_class, "sinks", {}).get(action.sink[1]) if inst is not None else None
+    return bool(getattr(cls, "sends_message", False))
+
+
+def day_start(settings: AutomationSet, now: datetime) -> datetime:
+    """Midnight of ``now``'s local day (the cap's day), as an aware datetime."""
+    local = now.astimezone(settings.tz)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def messages_today(session: Any, contact_id: int, settings: AutomationSet, now: datetime) -> int:
+    """Messages automations sent (or queued) to ``contact_id`` since local midnight."""
+    start = day_start(settings, now)
+    return session.scalar(select(func.count()).select_from(AutomationAction).where(
+        AutomationAction.contact_id == contact_id, AutomationAction.is_message.is_(True),
+        AutomationAction.status.in_(SENDING), AutomationAction.created_at >= start, AutomationAction.created_at < start + timedelta(days=1))) or 0
+
+
+def _payload(session: Any, runtime: Any, action: Action, contact_id: int, view: dict[str, Any], values: dict[str, Any]) -> tuple[dict | None, str | None]:
+    """``(payload, native_id)`` to write; raises :class:`MissingValue` when it cannot render."""
+    from hub.mapping import MappingRecordError, canonical_view
+    from hub.pipeline import outbound
+
+    dest, sink = action.sink  # type: ignore[misc]
+    record = outbound.record_for(outbound.contact_links(session, [contact_id]).get(contact_id, []), dest, sink)
+    native_id = record.native_id if record is not None else None
+    if action.uses_mapping:
+        names = sorted(set(view["attributes"]) | set(outbound.STRUCTURAL))
+        try:
+            payload = runtime.mapping(dest, sink=sink).apply(
+                canonical_view(contact_id, view["attributes"], view["identities"], view["tags"], native_id, names))
+        except MappingRecordError as exc:
+            raise MissingValue(f"outbound mapping of {dest}.{sink}: {exc.message}") from None
+        if not payload:
+            raise MissingValue(f"outbound mapping of {dest}.{sink} renders nothing for this contact")
+        return payload, native_id
+    settings: AutomationSet = runtime.config.automations
+    body: dict[str, Any] = {}
+    if action.template is not None:
+        body.update(settings.templates.get(action.template) or {})
+    body.update(action.payload or {})
+    return render(body, view, values, contact_id), native_id
+
+
+def perform(session: Any, runtime: Any, automation: Automation, contact_id: int, view: dict[str, Any],
+            actions: list[Action], key_base: str, values: dict[str, Any], mode: str, now: datetime,
+            detail: str = "") -> Performed:
+    """Do ``actions`` for one contact and one trigger (or journey step), once per key.
+
+    ``mode`` is the automation's status: ``live`` acts, ``preview`` only records."""
+    from hub.pipeline.preview import hold_status
+
+    done = Performed()
+    settings: AutomationSet = runtime.config.automations
+    for index, action in enumerate(actions):
+        key = ledger_key(automation.name, contact_id, key_base, index)
+        message = is_message(runtime, action)
+        row: dict[str, Any] = {"automation": automation.name, "contact_id": contact_id, "key": key,
+                               "kind": "sink" if action.sink else "tag", "target": action.target[:200],
+                               "is_message": message, "payload": None, "detail": detail[:2000] or None, "created_at": now}
+        try:
+            if action.sink is not None:
+                payload, native_id = _payload(session, runtime, action, contact_id, view, values)
+                row["payload"] = payload
+            else:
+                tag = str(render(action.tag, view, values, contact_id)).strip()[:100]
+                row["payload"] = {"tag": tag}
+        except MissingValue as exc:
+            row.update(status="failed", detail=str(exc)[:2000])
+        else:
+            if mode != LIVE:
+                row["status"] = PREVIEW
+            elif message and settings.daily_messages is not None and messages_today(session, contact_id, settings, now) >= settings.daily_messages:
+                row.update(status="capped", detail=f"daily cap: {settings.daily_messages} message(s) a day per customer")
+            else:
+                row["status"] = "queued" if action.sink is not None else "done"
+        got = insert_ignore(session, AutomationAction, [row], ["key"], returning=[AutomationAction.id])
+        if not got:
+            done.statuses.append("duplicate")
+            continue
+        done.statuses.append(row["status"])
+        if row["status"] == "done":  # a hub tag
+            insert_ignore(session, ContactTag, [{"contact_id": contact_id, "tag": row["payload"]["tag"],
+                                                 "connector": (ORIGIN_PREFIX + automation.name)[:64], "created_at": now}],
+                          ["contact_id", "tag"])
+            if row["payload"]["tag"] not in view["tags"]:
+                view["tags"] = sorted([*view["tags"], row["payload"]["tag"]])
+        elif row["status"] == "queued":
+            dest, sink = action.sink  # type: ignore[misc]
+            outbox = {
+                "connector": dest, "sink": sink, "contact_id": contact_id, "origin": (ORIGIN_PREFIX + automation.name)[:64],
+                "idempotency_key": ("auto:" + key)[:255], "payload": payload, "payload_hash": payload_hash(payload),
+                "written_values": {**view["attributes"], "__tags__": view["tags"]}, "changed": None,
+                "native_id": native_id, "status": hold_status(runtime, session, dest, sink), "next_attempt_at": now,
+            }
+            ids = insert_ignore(session, OutboxRow, [outbox], ["idempotency_key"], returning=[OutboxRow.id])
+            if ids:
+                done.outbox_ids.append(ids[0][0])
+                session.execute(update(AutomationAction).where(AutomationAction.id == got[0][0]).values(outbox_id=ids[0][0]))
+    return done

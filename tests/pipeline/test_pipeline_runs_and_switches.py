@@ -233,3 +233,15 @@ def test_hub_sync_of_a_switched_off_instance_says_so_in_one_line(make_hub):
                              obj={"config_file": hub.runtime.config.source_file, "runtime": hub.runtime})
     assert out.exit_code == 1, out.output
     assert "crm_a is switched off" in out.output and "Traceback" not in out.output
+
+
+def test_the_ticker_moves_the_doors_counts_into_runs(make_hub, redis_conn):
+    from hub.pipeline.runs import tally_webhook
+    from hub.pipeline.scheduler import LOCK_KEY, tick
+
+    hub = make_hub()
+    tally_webhook(hub.runtime, "crm_b", requests=2, read=2, new=2)
+    redis_conn.delete(LOCK_KEY)
+    tick(hub.runtime)
+    (run,) = runs(hub.runtime.db, "webhook")
+    assert run.connector == "crm_b" and run.counts == {"requests": 2, "read": 2, "new": 2}

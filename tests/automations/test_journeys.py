@@ -1,0 +1,186 @@
+"""Journeys: enrollment, due steps from the ticker, exits, send windows, the daily cap,
+and the kill-safety that per-step keys give."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import update
+
+from hub.automations import journeys
+from hub.automations.journeys import advance_due
+from hub.store.models import ContactAttribute
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+TRIAL_SOP = """
+trial_sop:
+  enroll: {attribute: stage, becomes: 要求试用}
+  exit: [{attribute: stage, changes: true}, {event: chat_message, from: customer}]
+  steps:
+    - {after: 0m, do: {sink: wecom_sales.messages, template: trial_guide}}
+    - {after: 2d, do: {sink: wecom_sales.messages, template: trial_case}, at: "10:00-20:00"}
+    - {after: 5d, do: {tag: 试用回访}}
+"""
+
+LEAD = {"id": 7, "name": "李先生", "wxid": "wmBBB", "owner": "lisi", "stage": "兴趣"}
+
+
+@pytest.fixture
+def sop(make_auto_hub):
+    hub = make_auto_hub(TRIAL_SOP)
+    hub.approve("trial_sop")
+    hub.feed(LEAD)
+    hub.feed({**LEAD, "stage": "要求试用"})
+    return hub
+
+
+def test_stage_change_enrolls_and_the_ticker_runs_each_step_once(sop):
+    (e,) = sop.enrollments()
+    assert (e.status, e.step, e.round) == ("active", 0, 1) and e.next_due_at == e.enrolled_at
+    first = advance_due(sop.runtime, now=e.enrolled_at + timedelta(seconds=1))
+    assert first.steps == 1 and len(first.outbox_ids) == 1
+    assert [r.payload["text"] for r in sop.outbox("messages")] == ["试用指南：三步上手"]
+    (e,) = sop.enrollments()
+    assert e.step == 1 and e.next_due_at == e.enrolled_at + timedelta(days=2)
+    # Not due yet: nothing happens.
+    assert advance_due(sop.runtime, now=e.enrolled_at + timedelta(days=1)).steps == 0
+    # Step 2 at a time inside its window; step 3 (a hub tag) three days later; then done.
+    local = (e.enrolled_at + timedelta(days=2)).astimezone(SHANGHAI)
+    inside = max(local, local.replace(hour=10, minute=0, second=0, microsecond=0))
+    inside = inside if inside.hour < 20 else (local + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    assert advance_due(sop.runtime, now=inside).steps == 1
+    assert advance_due(sop.runtime, now=e.enrolled_at + timedelta(days=6)).steps == 1
+    (e,) = sop.enrollments()
+    assert (e.status, e.step, e.next_due_at) == ("completed", 3, None)
+    assert [r.payload["text"] for r in sop.outbox("messages")] == ["试用指南：三步上手", "客户案例"]
+    assert [a.status for a in sop.actions("trial_sop")] == ["done", "queued", "queued", "done"]
+
+
+def test_a_step_processed_twice_writes_one_outbox_row(make_auto_hub):
+    sop = make_auto_hub(TRIAL_SOP, settings="daily_messages: null")  # no cap: only the key stops it
+    sop.approve("trial_sop")
+    sop.feed(LEAD)
+    sop.feed({**LEAD, "stage": "要求试用"})
+    (e,) = sop.enrollments()
+    now = e.enrolled_at + timedelta(seconds=1)
+    advance_due(sop.runtime, now=now)
+    # A second worker with a stale view runs the same step again (the row is put back as
+    # it was before the first run committed): the step's key is taken, nothing is written.
+    from hub.store.models import JourneyEnrollment
+
+    with sop.runtime.db.session() as s:
+        s.execute(update(JourneyEnrollment).values(step=0, next_due_at=e.enrolled_at))
+    again = advance_due(sop.runtime, now=now)
+    assert again.steps == 1 and again.outbox_ids == []
+    assert len(sop.outbox("messages")) == 1
+
+
+def test_a_worker_killed_mid_step_loses_nothing_and_sends_once(sop, monkeypatch):
+    (e,) = sop.enrollments()
+    now = e.enrolled_at + timedelta(seconds=1)
+    real = journeys.perform
+
+    def dies_after_writing(*args, **kwargs):
+        real(*args, **kwargs)
+        raise SystemExit("killed")  # the process dies before the transaction commits
+
+    monkeypatch.setattr(journeys, "perform", dies_after_writing)
+    with pytest.raises(SystemExit):
+        advance_due(sop.runtime, now=now)
+    assert sop.outbox() == [] and sop.enrollments()[0].step == 0  # rolled back: the step is still due
+    monkeypatch.setattr(journeys, "perform", real)
+    assert advance_due(sop.runtime, now=now).steps == 1
+    assert advance_due(sop.runtime, now=now).steps == 0
+    assert len(sop.outbox("messages")) == 1
+
+
+def test_an_exit_processed_before_a_due_step_wins(sop):
+    (e,) = sop.enrollments()
+    sop.feed({**LEAD, "stage": "要求试用", "msg_id": "c1", "text": "我自己先看看", "sender": "customer"})
+    (e,) = sop.enrollments()
+    assert e.status == "exited" and "chat_message" in e.exit_reason
+    assert advance_due(sop.runtime, now=e.enrolled_at + timedelta(seconds=1)).steps == 0
+    assert sop.outbox() == []
+
+
+def test_a_step_sent_before_the_exit_is_the_last_one(sop):
+    (e,) = sop.enrollments()
+    advance_due(sop.runtime, now=e.enrolled_at + timedelta(seconds=1))
+    sop.feed({**LEAD, "stage": "购买"})  # stage changes: exit
+    later = advance_due(sop.runtime, now=e.enrolled_at + timedelta(days=10))
+    assert later.steps == 0 and len(sop.outbox("messages")) == 1
+    assert sop.enrollments()[0].status == "exited"
+
+
+def test_exit_conditions_are_checked_again_before_each_step(sop):
+    """A change the rule engine never saw (here written straight to SQL) still ends the
+    journey when the next step falls due."""
+    (e,) = sop.enrollments()
+    with sop.runtime.db.session() as s:
+        s.execute(update(ContactAttribute).where(ContactAttribute.name == "stage").values(value="购买"))
+    done = advance_due(sop.runtime, now=e.enrolled_at + timedelta(seconds=1))
+    assert (done.steps, done.exited) == (0, 1) and sop.outbox() == []
+    assert "要求试用 → 购买" in sop.enrollments()[0].exit_reason
+
+
+def test_quiet_hours_move_a_step_to_the_window_start(sop):
+    (e,) = sop.enrollments()
+    advance_due(sop.runtime, now=e.enrolled_at + timedelta(seconds=1))
+    # Step 2 falls due at night (22:00 Shanghai time, after its 2 days): not sent, moved to 10:00.
+    night = (e.enrolled_at + timedelta(days=3)).astimezone(SHANGHAI).replace(hour=22, minute=0, second=0, microsecond=0)
+    done = advance_due(sop.runtime, now=night)
+    assert (done.steps, done.deferred) == (0, 1) and len(sop.outbox("messages")) == 1
+    (e2,) = sop.enrollments()
+    assert e2.next_due_at.astimezone(SHANGHAI) == (night + timedelta(days=1)).replace(hour=10)
+    assert advance_due(sop.runtime, now=e2.next_due_at).steps == 1
+    assert len(sop.outbox("messages")) == 2
+
+
+def test_the_daily_cap_spans_automations_and_defers_journey_steps(make_auto_hub):
+    hub = make_auto_hub(TRIAL_SOP + """
+welcome_push:
+  on: {attribute: stage, becomes: 要求试用}
+  do: {sink: wecom_sales.messages, template: trial_case}
+another_push:
+  on: {attribute: stage, becomes: 要求试用}
+  do: {sink: wecom_sales.messages, template: trial_case}
+""")
+    hub.approve("trial_sop", "welcome_push", "another_push")
+    hub.feed(LEAD)
+    hub.feed({**LEAD, "stage": "要求试用"})
+    # One message a day (the default): the first rule sent it, the second is capped …
+    statuses = {a.automation: a.status for a in hub.actions() if a.kind == "sink"}
+    assert sorted(statuses.values()) == ["capped", "queued"]
+    assert len(hub.outbox("messages")) == 1
+    # … and the journey's first step waits for the next day instead of being skipped.
+    (e,) = hub.enrollments()
+    created = hub.actions()[0].created_at
+    done = advance_due(hub.runtime, now=created + timedelta(seconds=1))
+    assert (done.steps, done.deferred) == (0, 1)
+    (e,) = hub.enrollments()
+    tomorrow = (created.astimezone(SHANGHAI) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert e.next_due_at == tomorrow
+    assert advance_due(hub.runtime, now=tomorrow).steps == 1
+    assert len(hub.outbox("messages")) == 2
+
+
+def test_a_journey_in_preview_enrolls_nobody(make_auto_hub):
+    hub = make_auto_hub(TRIAL_SOP)
+    hub.feed(LEAD)
+    hub.feed({**LEAD, "stage": "要求试用"})
+    assert hub.enrollments() == []
+    assert [(a.kind, a.status) for a in hub.actions()] == [("enroll", "preview")]
+
+
+def test_leaving_and_entering_again_starts_a_new_round(sop):
+    (e,) = sop.enrollments()
+    advance_due(sop.runtime, now=e.enrolled_at + timedelta(seconds=1))
+    sop.feed({**LEAD, "stage": "资料"})
+    sop.feed({**LEAD, "stage": "要求试用"})
+    (e,) = sop.enrollments()
+    assert (e.status, e.round, e.step) == ("active", 2, 0)
+    advance_due(sop.runtime, now=e.enrolled_at + timedelta(days=1))  # the next day: under the cap
+    assert len(sop.outbox("messages")) == 2  # round 2's first step is its own key

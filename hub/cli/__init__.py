@@ -32,6 +32,7 @@ def _add_commands() -> None:
         ("hub.cli.discover", "discover"),
         ("hub.cli.demo", "demo"),
         ("hub.cli.tokens", "tokens"),
+        ("hub.cli.automations", "COMMANDS"),
     ]
     import importlib
 

@@ -204,3 +204,10 @@ def test_timezone_config_field_refuses_unknown_zones():
     assert Config().load({}) == {"timezone": "Asia/Shanghai"}
     with pytest.raises(ValidationError, match="unknown time zone"):
         Config().load({"timezone": "Mars/Olympus"})
+
+
+def test_parse_json_can_leave_unstorable_text_to_the_caller():
+    """The API's schemas refuse NUL per field (422); everything else stays strict."""
+    assert inputs.parse_json(b'{"a": "x\\u0000"}', storable=False) == {"a": "x\x00"}
+    rejected(inputs.parse_json, b'{"a": NaN}', storable=False)
+    rejected(inputs.parse_json, b"[" * 100, storable=False)

@@ -136,9 +136,11 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def parse_json(body: bytes | str, *, what: str = "body", max_depth: int = MAX_JSON_DEPTH) -> Any:
+def parse_json(body: bytes | str, *, what: str = "body", max_depth: int = MAX_JSON_DEPTH, storable: bool = True) -> Any:
     """``body`` parsed as strict JSON, or :class:`WebhookRejected` (400) saying what is wrong
-    and where. The result is always storable (see :func:`ensure_storable`)."""
+    and where. The result is storable (see :func:`ensure_storable`) — unless ``storable=False``,
+    for a caller whose own validation refuses NUL and lone surrogates field by field (the API's
+    schemas answer those with 422)."""
     if isinstance(body, bytes):
         try:
             text = body.decode("utf-8")
@@ -156,7 +158,7 @@ def parse_json(body: bytes | str, *, what: str = "body", max_depth: int = MAX_JS
     except ValueError as exc:
         detail = f"{exc.msg} at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise rejected(f"{what} is not JSON: {detail}") from None
-    _check_tree(value, what, max_depth, strings="\\" in text and bool(_UNSTORABLE_ESCAPE.search(text)))
+    _check_tree(value, what, max_depth, strings=storable and "\\" in text and bool(_UNSTORABLE_ESCAPE.search(text)))
     return value
 
 

@@ -77,3 +77,16 @@ def test_nul_in_any_text_parameter_is_a_declared_422(app, tokens, spec):
 def test_integer_query_parameters_are_ascii_digits(app, tokens, limit):
     resp = app.test_client().get("/api/v1/contacts", query_string={"q": "x", "limit": limit}, headers=bearer(tokens["admin"]))
     assert resp.status_code == 422, limit
+
+
+@pytest.mark.parametrize("body, says", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested deeper"),
+    (b'{"name": NaN, "role": "admin"}', "NaN"),
+    (b'{"name": "x", "role": "admin", "name": "y"}', "twice"),
+    (b'{"edge_id": 1e400}', "out of range"),
+])
+@pytest.mark.parametrize("path", ["/api/v1/tokens", "/api/v1/contacts/1/unmerge", "/api/v1/deadletters/replay"])
+def test_hostile_json_bodies_are_400_not_500(app, tokens, path, body, says):
+    resp = app.test_client().post(path, data=body, headers={**bearer(tokens["admin"]), "Content-Type": "application/json"})
+    assert resp.status_code == 400, resp.get_data(as_text=True)[:200]
+    assert says in resp.json["message"]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import RAISE
 from sqlalchemy import select
 
 from hub.store.models import ApiToken
 from hub.store.types import utcnow
 from hub.web.api import schemas as S
-from hub.web.api.common import actor, check_id, runtime
+from hub.web.api.common import Blueprint, actor, check_id, runtime
 from hub.web.auth import current_principal, requires
 
 blp = Blueprint("api_admin", __name__, description="The caller, the audit log, API tokens.")

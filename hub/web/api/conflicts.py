@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import RAISE
 
 from hub.web.api import schemas as S
-from hub.web.api.common import actor, check_id, runtime
+from hub.web.api.common import Blueprint, actor, check_id, runtime
 from hub.web.auth import requires
 
 blp = Blueprint("api_conflicts", __name__, description="Review contacts that share an identifier but hold different strong ids.")

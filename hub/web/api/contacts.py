@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import RAISE
 
 from hub.web.api import schemas as S
-from hub.web.api.common import actor, check_id, runtime
+from hub.web.api.common import Blueprint, actor, check_id, runtime
 from hub.web.auth import requires
 
 blp = Blueprint("api_contacts", __name__, description="Find a customer and read one history.")

@@ -3,11 +3,11 @@ them), sync now and switching a connector off and on — the actions audited."""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import RAISE
 
 from hub.web.api import schemas as S
-from hub.web.api.common import actor, runtime
+from hub.web.api.common import Blueprint, actor, runtime
 from hub.web.auth import requires
 
 blp = Blueprint("api_operations", __name__, description="Connector health, runs, dead letters.")

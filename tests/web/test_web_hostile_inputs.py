@@ -228,3 +228,21 @@ def test_wecom_group_event_with_junk_numbers_is_400(app, client, field, value):
 def test_udesk_action_that_is_not_text_is_400(app, client, action):
     body = json.dumps({"action": action, "message": udesk_ticket()}).encode()
     assert_refused(push(client, app, "udesk", body), app, 400)
+
+
+# -- the UI's own query and form values ---------------------------------------------------
+
+@pytest.mark.parametrize("value", ["²", "١٢", "9" * 40, "-1", "1e3"])
+def test_ui_ids_in_queries_and_forms_are_never_a_500(app, value):
+    from hub.web.auth import create_token, hash_token
+
+    _, token = create_token(app.extensions["hub"].db, "ui-admin", "admin")
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["token_hash"] = hash_token(token)
+        session["csrf"] = "t"
+    for path in (f"/connectors/{DOORS['feiyu']}?before={value}", f"/audit?before={value}", f"/contacts/1?before={value}"):
+        assert client.get(path).status_code < 500, path
+    assert client.post("/contacts/1/unmerge", data={"csrf": "t", "edge_id": value}).status_code < 500
+    resp = client.post("/writes/approve", data={"csrf": "t", "target": "x", "action": "discard", "id": value})
+    assert resp.status_code < 500

@@ -201,6 +201,15 @@ def error_page(error: HTTPException):
     return render_template("error.html", title=title, message=error.description if error.code != 404 else ""), error.code
 
 
+_ID = re.compile(r"[0-9]{1,18}", re.ASCII)
+
+
+def _page_id(text: str) -> int | None:
+    """A row id from a query or form value: ASCII digits only (``'²'.isdigit()`` is True and
+    ``int('²')`` raises), within BIGINT; else None."""
+    return int(text) if _ID.fullmatch(text or "") else None
+
+
 # -- sign-in --------------------------------------------------------------------------------------
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
@@ -346,7 +355,7 @@ def unmerge(contact_id: int):
 
     rt = _runtime()
     edge = request.form.get("edge_id", "")
-    if not edge.isdigit():
+    if _page_id(edge) is None:
         abort(400)
     try:
         with rt.db.session() as s:
@@ -404,7 +413,7 @@ def connector(name: str):
     with rt.db.session() as s:
         (status,) = connector_statuses(rt, s, [name])
         runs = list_runs(s, connector=name, kind=kind, limit=50,
-                         before=int(before) if before.isdigit() and int(before) <= MAX_ID else None)
+                         before=_page_id(before))
     return render_template("connector.html", st=status, runs=runs, kind=kind)
 
 
@@ -596,7 +605,7 @@ def approve_writes():
     if action not in ("approve", "approve_all", "discard") or not target:
         abort(400)
     raw = request.form.getlist("id")
-    if any(not i.isdigit() or len(i) > 18 for i in raw):
+    if any(_page_id(i) is None for i in raw):
         abort(400)
     ids = [int(i) for i in raw]
     actor = current_principal().actor
@@ -686,7 +695,7 @@ def audit_log():
 
     before = request.args.get("before", "")
     with _runtime().db.session() as s:
-        entries = list_audit(s, limit=100, before=int(before) if before.isdigit() and len(before) < 19 else None)
+        entries = list_audit(s, limit=100, before=_page_id(before))
     from hub.web.ui.audit_text import describe
 
     return render_template("audit.html", entries=[(e, describe(e, t)) for e in entries])

@@ -31,6 +31,7 @@ from hub.automations.control import LIVE, PREVIEW
 from hub.automations.spec import Action, Automation, AutomationSet
 from hub.pipeline.hashing import payload_hash
 from hub.store.models import AutomationAction, ContactTag, OutboxRow
+from hub.store.types import utcnow
 from hub.store.upsert import insert_ignore
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[^{}\[\]]+)?(?:\[\d+\])?)\}")
@@ -197,7 +198,8 @@ def perform(session: Any, runtime: Any, automation: Automation, contact_id: int,
                 "connector": dest, "sink": sink, "contact_id": contact_id, "origin": (ORIGIN_PREFIX + automation.name)[:64],
                 "idempotency_key": ("auto:" + key)[:255], "payload": payload, "payload_hash": payload_hash(payload),
                 "written_values": {**view["attributes"], "__tags__": view["tags"]}, "changed": None,
-                "native_id": native_id, "status": hold_status(runtime, session, dest, sink), "next_attempt_at": now,
+                "native_id": native_id, "status": hold_status(runtime, session, dest, sink),
+                "next_attempt_at": min(now, utcnow()),  # due now: ``now`` is the step's clock, delivery runs on the real one
             }
             ids = insert_ignore(session, OutboxRow, [outbox], ["idempotency_key"], returning=[OutboxRow.id])
             if ids:

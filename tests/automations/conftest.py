@@ -22,12 +22,14 @@ from hub.pipeline.ingest import store_records
 from hub.pipeline.process import process_inbox
 from hub.runtime import Runtime, set_current
 from hub.store.models import AutomationAction, JourneyEnrollment, OutboxRow
+from hub.testing import SandboxRouter
 
 HERE = Path(__file__).parent
 
 
-def config_text(tmp_path: Path, database_url: str, redis_url: str, automations: str, settings: str = "") -> str:
-    wecom = WeComSandbox().config_for("http://sandbox.hub.test/sandbox/wecom_sales")
+def config_text(tmp_path: Path, database_url: str, redis_url: str, automations: str, settings: str = "",
+                wecom: dict | None = None) -> str:
+    wecom = wecom or WeComSandbox().config_for("http://sandbox.hub.test/sandbox/wecom_sales")
     return f"""hub:
   database_url: "{database_url}"
   redis_url: "{redis_url}"
@@ -58,8 +60,9 @@ automations:
 class AutoHub:
     """The runtime plus helpers to feed CRM records and read what automations did."""
 
-    def __init__(self, runtime: Runtime):
+    def __init__(self, runtime: Runtime, wecom: WeComSandbox):
         self.runtime = runtime
+        self.wecom = wecom  # served through the router: delivery reaches it
         self._seq = count(1)
 
     def feed(self, *records: dict) -> list[int]:
@@ -115,15 +118,19 @@ def make_auto_hub(tmp_path, db, database_url, redis_url, redis_conn):
     opened = []
 
     def make(automations: str, settings: str = "") -> AutoHub:
+        wecom, router = WeComSandbox(), SandboxRouter()
+        base = router.mount(wecom, "/sandbox/wecom_sales")
         path = tmp_path / "hub.yaml"
-        path.write_text(config_text(tmp_path, database_url, redis_url, automations, settings), encoding="utf-8")
+        path.write_text(config_text(tmp_path, database_url, redis_url, automations, settings, wecom.config_for(base)), encoding="utf-8")
         runtime = Runtime(load_config(path, env={}))
         set_current(runtime)
-        opened.append(runtime)
-        return AutoHub(runtime)
+        router.__enter__()
+        opened.append((runtime, router))
+        return AutoHub(runtime, wecom)
 
     yield make
-    for runtime in opened:
+    for runtime, router in opened:
+        router.__exit__(None, None, None)
         runtime.close()
     set_current(None)
 

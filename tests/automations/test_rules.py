@@ -128,3 +128,35 @@ def test_rule_via_the_sinks_outbound_mapping(make_auto_hub):
     failed = hub.actions()[-1]
     assert failed.status == "failed" and "outbound mapping of wecom_sales.messages" in failed.detail
     assert len(hub.outbox()) == 1
+
+
+def test_end_to_end_the_keyword_tag_and_a_journey_message_reach_wecom(make_auto_hub):
+    """Through delivery into the WeCom sandbox: mark_tag with the matched label, and the
+    SOP's first step as a mass-message task from the customer's owner."""
+    from datetime import timedelta
+
+    from hub.automations.journeys import advance_due
+    from hub.pipeline.inline import run_inline
+
+    hub = make_auto_hub(KEYWORD_RULE + """
+trial_sop:
+  enroll: {attribute: stage, becomes: 要求试用}
+  steps:
+    - {after: 0m, do: {sink: wecom_sales.messages, template: trial_guide}}
+""")
+    hub.approve("price_objection_tag", "trial_sop")
+    ext, userid = hub.wecom.add_customer().split(":")
+    customer = {"id": 3, "name": "赵女士", "wxid": ext, "owner": userid, "stage": "兴趣"}
+    hub.feed(customer)
+    tagged = hub.feed({**customer, "msg_id": "c1", "text": "太贵了", "sender": "customer"})
+    assert run_inline(hub.runtime, outbox_ids=tagged)["delivered"] == 1
+    tags = {t["id"]: t["name"] for t in hub.wecom.all_tags().values()}
+    marks = hub.wecom.effects("tags")
+    assert [[tags[t] for t in e["add_tag"]] for e in marks] == [["价格异议"]]
+    hub.feed({**customer, "stage": "要求试用"})
+    (e,) = hub.enrollments()
+    step = advance_due(hub.runtime, now=e.enrolled_at + timedelta(seconds=1))  # a WeCom tag is no message: under the cap
+    result = run_inline(hub.runtime, outbox_ids=step.outbox_ids)
+    assert result["delivered"] == 1, (step, result, [(r.status, r.last_error, r.payload) for r in hub.outbox("messages")])
+    sent = hub.wecom.effects("messages")
+    assert sent == [{"msgid": sent[0]["msgid"], "sender": userid, "external_userid": [ext], "text": "试用指南：三步上手"}]

@@ -237,7 +237,8 @@ def test_gunicorn_serves_the_wsgi_entry(tmp_path, redis_url, database_url):
     config.write_text(f"hub:\n  var_dir: {tmp_path}/var\nconnectors: {{}}\n")
     port = _free_port()
     env = {**os.environ, "HUB_CONFIG": str(config), "HUB_DATABASE_URL": database_url, "HUB_REDIS_URL": redis_url}
-    proc = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1", "hub.wsgi:app"],
+    # --timeout: on a loaded machine importing the app can outlast gunicorn's default 30 s
+    proc = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "120", "hub.wsgi:app"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120

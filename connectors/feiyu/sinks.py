@@ -24,6 +24,12 @@ from connectors.feiyu.reasons import event_data
 STATE_KEY = "clue_status_sent"
 REMEMBERED_KEYS = 5000
 
+#: The legacy CRM API knows four states only (1 无效, 2 潜在客户, 3 高价值客户, 4 已付费).
+#: A Marketing-API state from the shipped mapping is reported as the nearest of them, so one
+#: mapping serves instances on either API (our correspondence, not Ocean Engine's).
+CRM_STATE_OF = {10000: 1, 194: 2, 195: 2, 196: 3, 527: 3, 285: 4}
+CRM_STATES = (1, 2, 3, 4)
+
 
 class ClueStatusSink(Sink):
     name = "clue_status"
@@ -38,6 +44,11 @@ class ClueStatusSink(Sink):
             convert_state = int(payload["clue_convert_state"])
         except (KeyError, TypeError, ValueError):
             raise PermanentError("clue_status: payload needs an integer clue_convert_state") from None
+        if c.config.get("api") == "crm" and convert_state not in CRM_STATES:
+            if convert_state not in CRM_STATE_OF:
+                raise PermanentError(f"clue_status: the legacy CRM API takes states 1–4 (or a Marketing API state it can "
+                                     f"stand for: {sorted(CRM_STATE_OF)}), not {convert_state}")
+            convert_state = CRM_STATE_OF[convert_state]
         advertiser_id = payload.get("advertiser_id")
         advertiser_id = str(advertiser_id) if advertiser_id not in (None, "") else None
 

@@ -45,10 +45,21 @@ def test_bad_payloads_are_permanent_errors_and_not_remembered(marketing, make_co
 
 def test_legacy_states_are_validated_by_the_crm_api(crm, make_connector):
     sandbox, config = crm
-    payload = {**sandbox.sample_payload("clue_status"), "clue_convert_state": 194}
+    payload = {**sandbox.sample_payload("clue_status"), "clue_convert_state": 77}
     with pytest.raises(PermanentError) as info:
         make_connector(config).write("clue_status", payload, idempotency_key="k")
-    assert "clue_convert_state" in str(info.value)
+    assert "legacy CRM API takes states 1–4" in str(info.value)
+
+
+@pytest.mark.parametrize("marketing_state, crm_state", [(194, 2), (196, 3), (285, 4), (10000, 1)])
+def test_the_shipped_marketing_states_reach_the_crm_api_as_its_nearest_state(crm, make_connector, marketing_state, crm_state):
+    """One shipped mapping serves both APIs: the legacy CRM API (states 1–4) gets the
+    nearest of its own states for a Marketing API state."""
+    sandbox, config = crm
+    payload = {**sandbox.sample_payload("clue_status"), "clue_convert_state": marketing_state, "reason_code": "OTHER"}
+    result = make_connector(config).write("clue_status", payload, idempotency_key=f"k{marketing_state}")
+    assert result.data["clue_convert_state"] == crm_state
+    assert sandbox.effects("clue_status")[-1]["clue_convert_state"] == crm_state
 
 
 # -- invalid leads say why (issue 16) -------------------------------------------------------

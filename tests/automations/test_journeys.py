@@ -13,20 +13,9 @@ from hub.automations import journeys
 from hub.automations.journeys import advance_due
 from hub.store.models import ContactAttribute
 
+from automation_hub import LEAD, TRIAL_SOP
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-TRIAL_SOP = """
-trial_sop:
-  enroll: {attribute: stage, becomes: 要求试用}
-  exit: [{attribute: stage, changes: true}, {event: chat_message, from: customer}]
-  steps:
-    - {after: 0m, do: {sink: wecom_sales.messages, template: trial_guide}}
-    - {after: 2d, do: {sink: wecom_sales.messages, template: trial_case}, at: "10:00-20:00"}
-    - {after: 5d, do: {tag: 试用回访}}
-"""
-
-LEAD = {"id": 7, "name": "李先生", "wxid": "wmBBB", "owner": "lisi", "stage": "兴趣"}
-
 
 @pytest.fixture
 def sop(make_auto_hub):

@@ -10,7 +10,7 @@ import pytest
 from hub.automations.spec import ANY
 from hub.config import ConfigError, load_config
 
-from conftest import config_text
+from automation_hub import config_text
 
 
 def load(tmp_path, automations: str, settings: str = ""):

@@ -134,6 +134,18 @@ class PgTableWriter:
             conn.exec_driver_sql(f"{insert} WHERE s.{ORD} = ANY(%s) ON CONFLICT ({self.key}) {action}", (missing,))
         return [i not in existing for i in range(len(writes))]
 
+    def recorded(self, conn: Connection, ledger_sql: str, instance: str, keys: list[str]) -> dict[str, str | None]:
+        """``{idempotency key: native id}`` of ``keys`` already in the ledger: one join with the
+        unnested keys. (``instance = … AND idempotency_key IN (…)`` is planned, on a ledger
+        without statistics, as a scan of every key of the instance — per batch, so delivery
+        slowed with the ledger's size; the join probes the primary key once per key.)"""
+        rows = conn.exec_driver_sql(
+            f"SELECT l.idempotency_key, l.native_id FROM unnest(%b::text[]) AS k(idempotency_key) "
+            f"JOIN {ledger_sql} l ON l.instance = %b AND l.idempotency_key = k.idempotency_key",
+            (keys, instance),
+        ).all()
+        return {key: native_id for key, native_id in rows}
+
     def record(self, conn: Connection, ledger_sql: str, rows: list[tuple[Any, ...]]) -> None:
         """COPY ledger rows ``(instance, idempotency_key, sink, native_id, applied_at)`` in."""
         cursor = conn.connection.driver_connection.cursor()

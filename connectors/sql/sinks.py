@@ -349,6 +349,10 @@ class TableSink(Sink):
     def _recorded_many(self, conn: Connection, ledger: Table, stored_keys: list[str]) -> dict[str, str | None]:
         found: dict[str, str | None] = {}
         unique = sorted(set(stored_keys))
+        writer = self._pg_writer()
+        if writer is not None:
+            return writer.recorded(conn, quote_table(self.connector.engine, ".".join(filter(None, (ledger.schema, ledger.name)))),
+                                   self.connector.instance[:64], unique)
         for start in range(0, len(unique), 500):
             rows = conn.execute(
                 select(ledger.c.idempotency_key, ledger.c.native_id).where(

@@ -149,6 +149,22 @@ def _payload(session: Any, runtime: Any, action: Action, contact_id: int, view: 
     return render(body, view, values, contact_id), native_id
 
 
+#: The timeline entry kind of what automations do besides writes (hub tags, enrollments,
+#: exits, actions not sent); their writes appear as the hub's own writes (``outbound_write``).
+TIMELINE_KIND = "automation"
+
+
+def on_timeline(session: Any, contact_id: int, automation: str, native: str, summary: str, now: datetime,
+                **data: Any) -> None:
+    """One ``automation`` entry on the contact's timeline, unique per ``native``."""
+    from hub.store.models import Event
+
+    insert_ignore(session, Event, [{
+        "connector": "automation", "native_id": native[:255], "kind": TIMELINE_KIND, "occurred_at": now,
+        "summary": f"{automation}: {summary}"[:500], "contact_id": contact_id, "origin_contact_id": contact_id,
+        "created_at": now, "data": {"automation": automation, **data}}], ["connector", "native_id"])
+
+
 def perform(session: Any, runtime: Any, automation: Automation, contact_id: int, view: dict[str, Any],
             actions: list[Action], key_base: str, values: dict[str, Any], mode: str, now: datetime,
             detail: str = "") -> Performed:
@@ -186,6 +202,9 @@ def perform(session: Any, runtime: Any, automation: Automation, contact_id: int,
             done.statuses.append("duplicate")
             continue
         done.statuses.append(row["status"])
+        if row["status"] in ("done", "capped", "failed"):
+            said = f"打标签 {row['payload']['tag']}" if row["status"] == "done" else f"{action.target} 未发送：{row['detail']}"
+            on_timeline(session, contact_id, automation.name, f"action:{got[0][0]}", said, now, status=row["status"])
         if row["status"] == "done":  # a hub tag
             insert_ignore(session, ContactTag, [{"contact_id": contact_id, "tag": row["payload"]["tag"],
                                                  "connector": (ORIGIN_PREFIX + automation.name)[:64], "created_at": now}],
@@ -201,8 +220,11 @@ def perform(session: Any, runtime: Any, automation: Automation, contact_id: int,
                 "native_id": native_id, "status": hold_status(runtime, session, dest, sink),
                 "next_attempt_at": min(now, utcnow()),  # due now: ``now`` is the step's clock, delivery runs on the real one
             }
-            ids = insert_ignore(session, OutboxRow, [outbox], ["idempotency_key"], returning=[OutboxRow.id])
+            ids = insert_ignore(session, OutboxRow, [outbox], ["idempotency_key"], returning=[OutboxRow.id, OutboxRow.idempotency_key])
             if ids:
+                from hub.pipeline.process import _timeline_writes
+
+                _timeline_writes(session, runtime, [outbox], ids, now, {})  # as the hub's own write, with its delivery state
                 done.outbox_ids.append(ids[0][0])
                 session.execute(update(AutomationAction).where(AutomationAction.id == got[0][0]).values(outbox_id=ids[0][0]))
     return done

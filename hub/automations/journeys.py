@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from hub.automations.actions import day_start, is_message, ledger_key, messages_today, perform
+from hub.automations.actions import day_start, is_message, ledger_key, messages_today, on_timeline, perform
 from hub.automations.control import LIVE, PREVIEW, statuses
 from hub.automations.spec import ANY, Automation, AutomationSet, Step, Trigger
 from hub.pipeline.hashing import jsonable
@@ -69,6 +69,7 @@ def enroll(session: Any, runtime: Any, auto: Automation, contact_id: int, view: 
         ["key"], returning=[AutomationAction.id])
     if not got or status != "done":
         return False
+    on_timeline(session, contact_id, auto.name, f"enroll:{got[0][0]}", f"进入旅程（{label}）", now)
     snapshot = {name: view["attributes"].get(name) for name in _watched(auto)}
     due = now + timedelta(seconds=auto.steps[0].after)
     existing = session.execute(select(JourneyEnrollment).where(JourneyEnrollment.journey == auto.name,
@@ -91,6 +92,8 @@ def exit_contact(session: Any, auto: Automation, contact_id: int, reason: str, n
     done = session.execute(update(JourneyEnrollment).where(
         JourneyEnrollment.journey == auto.name, JourneyEnrollment.contact_id == contact_id, JourneyEnrollment.status == ACTIVE)
         .values(status=EXITED, exit_reason=reason[:2000], next_due_at=None, updated_at=now))
+    if done.rowcount:
+        on_timeline(session, contact_id, auto.name, f"exit:{contact_id}:{now.isoformat()}", f"退出旅程：{reason}", now)
     return bool(done.rowcount)
 
 
@@ -172,6 +175,7 @@ def advance_due(runtime: Any, *, now: datetime | None = None, limit: int = 500) 
             if reason is not None:
                 session.execute(update(JourneyEnrollment).where(*mine).values(status=EXITED, exit_reason=reason[:2000],
                                                                               next_due_at=None, updated_at=now))
+                on_timeline(session, row.contact_id, auto.name, f"exit:{row.id}:r{row.round}", f"退出旅程：{reason}", now)
                 out.exited += 1
                 continue
             step = auto.steps[row.step]

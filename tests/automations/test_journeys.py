@@ -91,6 +91,13 @@ def test_an_exit_processed_before_a_due_step_wins(sop):
     sop.feed({**LEAD, "stage": "要求试用", "msg_id": "c1", "text": "我自己先看看", "sender": "customer"})
     (e,) = sop.enrollments()
     assert e.status == "exited" and "chat_message" in e.exit_reason
+    from sqlalchemy import select
+
+    from hub.store.models import Event
+
+    with sop.runtime.db.session() as s:
+        said = s.scalars(select(Event.summary).where(Event.kind == "automation").order_by(Event.id)).all()
+    assert said[0].startswith("trial_sop: 进入旅程（stage → 要求试用）") and said[1].startswith("trial_sop: 退出旅程：chat_message")
     assert advance_due(sop.runtime, now=e.enrolled_at + timedelta(seconds=1)).steps == 0
     assert sop.outbox() == []
 

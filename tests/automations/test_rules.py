@@ -160,3 +160,22 @@ trial_sop:
     assert result["delivered"] == 1, (step, result, [(r.status, r.last_error, r.payload) for r in hub.outbox("messages")])
     sent = hub.wecom.effects("messages")
     assert sent == [{"msgid": sent[0]["msgid"], "sender": userid, "external_userid": [ext], "text": "试用指南：三步上手"}]
+
+
+def test_what_automations_do_is_on_the_contacts_timeline(make_auto_hub):
+    from hub.store.models import Event
+
+    hub = make_auto_hub(KEYWORD_RULE)
+    hub.approve("price_objection_tag")
+    hub.feed({**CUSTOMER, "msg_id": "m1", "text": "太贵了", "sender": "customer"})
+    hub.feed({"id": 2, "name": "无微信", "stage": "兴趣", "msg_id": "m9", "text": "太贵了", "sender": "customer"})
+    with hub.runtime.db.session() as s:
+        rows = s.execute(select(Event.contact_id, Event.kind, Event.summary, Event.data)
+                         .where(Event.kind.in_(["automation", "outbound_write"])).order_by(Event.id)).all()
+    summaries = [(kind, summary) for _, kind, summary, _ in rows]
+    assert ("automation", "price_objection_tag: 打标签 价格异议") in summaries
+    assert any(kind == "outbound_write" and summary.startswith("wecom_sales.tags: 打标签 价格异议") for kind, summary in summaries)
+    assert any(kind == "automation" and "wecom_sales.tags 未发送：no value for {identities.wecom_external_userid[0]}" in summary
+               for kind, summary in summaries)
+    write = next(data for _, kind, _, data in rows if kind == "outbound_write")
+    assert write["origin"] == "automation:price_objection_tag" and write["delivery"] == "pending"

@@ -156,11 +156,14 @@ def advance_due(runtime: Any, *, now: datetime | None = None, limit: int = 500) 
     if not journeys:
         return out
     now = now or utcnow()
+    # Which journeys are live, read before the claiming transaction: on SQLite the claim
+    # must be that transaction's first statement (see hub.pipeline.claims).
     with runtime.db.session() as session:
-        state = statuses(session)
-        live = sorted(n for n in journeys if state.get(n) == LIVE)
-        if not live:
-            return out
+        state = dict(statuses(session))
+    live = sorted(n for n in journeys if state.get(n) == LIVE)
+    if not live:
+        return out
+    with runtime.db.session() as session:
         rows = _claim(session, live, now, limit)
         views = load_views(session, [r.contact_id for r in rows])
         for row in rows:

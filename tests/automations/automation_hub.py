@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from itertools import count
 from pathlib import Path
 
@@ -69,7 +69,8 @@ class AutoHub:
         rows = []
         for data in records:
             n = next(self._seq)
-            data = {"updated_at": f"2026-12-01T0{n % 10}:00:{n % 60:02d}+00:00", **data}
+            # Later records are newer (the field policy is "latest"), unless a test says otherwise.
+            data = {"updated_at": (datetime(2026, 12, 1, tzinfo=timezone.utc) + timedelta(minutes=n)).isoformat(), **data}
             rows.append(Record(native_id=str(data["id"]), data=data))
         with self.runtime.db.session() as s:
             ids, _ = store_records(s, "crm", "contacts", rows)

@@ -180,3 +180,35 @@ def test_leaving_and_entering_again_starts_a_new_round(sop):
     assert (e.status, e.round, e.step) == ("active", 2, 0)
     advance_due(sop.runtime, now=e.enrolled_at + timedelta(days=1))  # the next day: under the cap
     assert len(sop.outbox("messages")) == 2  # round 2's first step is its own key
+
+
+def test_two_workers_advancing_at_once_send_each_step_once(make_auto_hub):
+    """Two tickers' jobs on separate connections (real concurrent transactions on
+    PostgreSQL; the write lock on SQLite) drain the same due steps."""
+    import threading
+
+    hub = make_auto_hub(TRIAL_SOP, settings="daily_messages: null")
+    hub.approve("trial_sop")
+    leads = [{**LEAD, "id": 100 + i, "wxid": f"wm{i}"} for i in range(12)]
+    hub.feed(*leads)
+    hub.feed(*[{**lead, "stage": "要求试用"} for lead in leads])
+    assert len(hub.enrollments()) == 12
+    now = max(e.enrolled_at for e in hub.enrollments()) + timedelta(seconds=1)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            while advance_due(hub.runtime, now=now, limit=3).steps:
+                pass
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    rows = hub.outbox("messages")
+    assert len(rows) == 12 and len({r.contact_id for r in rows}) == 12
+    assert {(e.step, e.status) for e in hub.enrollments()} == {(1, "active")}

@@ -178,6 +178,9 @@ def perform(session: Any, runtime: Any, automation: Automation, contact_id: int,
     for index, action in enumerate(actions):
         key = ledger_key(automation.name, contact_id, key_base, index)
         message = is_message(runtime, action)
+        if action.enroll is not None or action.leave is not None:
+            done.statuses.append(_journey_action(session, runtime, automation, action, contact_id, view, key, mode, now, detail))
+            continue
         row: dict[str, Any] = {"automation": automation.name, "contact_id": contact_id, "key": key,
                                "kind": "sink" if action.sink else "tag", "target": action.target[:200],
                                "is_message": message, "payload": None, "detail": detail[:2000] or None, "created_at": now}
@@ -228,3 +231,28 @@ def perform(session: Any, runtime: Any, automation: Automation, contact_id: int,
                 done.outbox_ids.append(ids[0][0])
                 session.execute(update(AutomationAction).where(AutomationAction.id == got[0][0]).values(outbox_id=ids[0][0]))
     return done
+
+
+def _journey_action(session: Any, runtime: Any, automation: Automation, action: Action, contact_id: int,
+                    view: dict[str, Any], key: str, mode: str, now: datetime, detail: str) -> str:
+    """``{enroll: journey}`` / ``{exit: journey}``, once per key. The journey's own status
+    decides the enrollment (a journey in preview only records who it would enroll)."""
+    from hub.automations import journeys
+    from hub.automations.control import status_of
+
+    settings: AutomationSet = runtime.config.automations
+    journey = settings.automations[action.enroll or action.leave]  # type: ignore[index]
+    got = insert_ignore(session, AutomationAction, [{
+        "automation": automation.name, "contact_id": contact_id, "key": key, "kind": "enroll" if action.enroll else "exit",
+        "target": action.target[:200], "status": "done" if mode == LIVE else PREVIEW, "is_message": False, "payload": None,
+        "detail": detail[:2000] or None, "created_at": now}], ["key"], returning=[AutomationAction.id])
+    if not got:
+        return "duplicate"
+    if mode != LIVE:
+        return PREVIEW
+    if action.enroll:
+        journeys.enroll(session, runtime, journey, contact_id, view, key, f"{automation.name}: {detail}".strip(": "),
+                        status_of(session, journey.name), now)
+    else:
+        journeys.exit_contact(session, journey, contact_id, f"{automation.name}: {detail}".strip(": "), now)
+    return "done"

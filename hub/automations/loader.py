@@ -25,7 +25,7 @@ WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 RULE_KEYS = ("on", "do", "description")
 JOURNEY_KEYS = ("enroll", "exit", "steps", "description")
 TRIGGER_KEYS = ("attribute", "becomes", "changes", "event", "from", "when", "text_matches")
-ACTION_KEYS = ("tag", "sink", "payload", "template", "message")
+ACTION_KEYS = ("tag", "sink", "payload", "template", "message", "enroll", "exit")
 STEP_KEYS = ("after", "do", "at")
 SETTINGS_KEYS = ("daily_messages", "timezone", "send_window", "dir")
 FILE_KEYS = ("automations", "templates")
@@ -70,6 +70,8 @@ def load_automations(col: Any, top: dict[str, Any], connectors: dict[str, Any]) 
         sources.append((fcol, (), _mapping(fcol, ("automations",), data.get("automations")),
                         _mapping(fcol, ("templates",), data.get("templates"))))
     where: dict[str, str] = {}
+    for _, _, automations, _ in sources:
+        out.journey_names |= {str(n) for n, raw in automations.items() if isinstance(raw, dict) and ("enroll" in raw or "steps" in raw)}
     for c, _, _, templates in sources:
         for name, body in templates.items():
             if not isinstance(body, dict):
@@ -290,12 +292,20 @@ def _actions(col: Any, path: tuple, raw: Any, connectors: dict, out: AutomationS
                 col.add(here + ("tag",), "expected a tag name (may use {match})")
             else:
                 actions.append(Action(tag=item["tag"].strip()))
+        for key in ("enroll", "exit"):
+            if key in item:
+                journey = str(item[key])
+                if journey not in out.journey_names:
+                    col.add(here + (key,), f"no journey {journey!r}{did_you_mean(journey, out.journey_names)}; "
+                            f"journeys: {sorted(out.journey_names) or 'none'}")
+                else:
+                    actions.append(Action(enroll=journey) if key == "enroll" else Action(leave=journey))
         if "sink" not in item:
             for key in ("payload", "template"):
                 if key in item:
                     col.add(here + (key,), f"{key} needs sink: instance.sink")
-            if "tag" not in item and not any(k in NOT_YET for k in item):
-                col.add(here, "an action needs tag: or sink:")
+            if not {"tag", "enroll", "exit"} & set(item) and not any(k in NOT_YET for k in item):
+                col.add(here, "an action needs tag:, sink:, enroll: or exit:")
             continue
         sink = _sink(col, here + ("sink",), item["sink"], connectors)
         payload = item.get("payload")

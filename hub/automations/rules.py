@@ -67,13 +67,16 @@ def evaluate(session: Any, runtime: Any, items: list[tuple[Any, Any]], results: 
     now = utcnow()
     outbox: list[int] = []
     changes = list(_changes(items, results))
+    # Every exit first, then enrollments and rules: the change that enrolls a contact (by a
+    # journey's own trigger or a rule's enroll action) never ends that same enrollment.
+    for auto in settings.automations.values():
+        for contact_id, item, result in changes:
+            for trigger in auto.exits:
+                for key, _, label in firings(trigger, item, result):
+                    journeys.exit_contact(session, auto, contact_id, f"{label} ({key})"[:500], now)
     for name, auto in settings.automations.items():
         mode = status_of(session, name)
         if auto.kind == "journey":
-            for contact_id, item, result in changes:
-                for trigger in auto.exits:
-                    for key, _, label in firings(trigger, item, result):
-                        journeys.exit_contact(session, auto, contact_id, f"{label} ({key})"[:500], now)
             if mode == PAUSED:
                 continue
             for contact_id, item, result in changes:

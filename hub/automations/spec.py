@@ -119,11 +119,19 @@ class Action:
     #: Whether it counts against the per-customer daily message cap; None: the sink decides
     #: (``Sink.sends_message``).
     message: bool | None = None
+    #: ``{enroll: journey}`` / ``{exit: journey}``: enroll the contact in, or end its
+    #: enrollment in, another automation that is a journey.
+    enroll: str | None = None
+    leave: str | None = None
 
     @property
     def target(self) -> str:
         if self.sink is not None:
             return f"{self.sink[0]}.{self.sink[1]}"
+        if self.enroll is not None:
+            return f"enroll:{self.enroll}"
+        if self.leave is not None:
+            return f"exit:{self.leave}"
         return f"tag:{self.tag}"
 
     @property
@@ -201,6 +209,9 @@ class AutomationSet:
     timezone: str = DEFAULT_TIMEZONE
     #: A window applied to every message action without its own ``at``; None: any time.
     send_window: Window | None = None
+    #: Names declared as journeys (known before any automation is parsed, so an
+    #: ``{enroll: NAME}`` action can be checked wherever it is written).
+    journey_names: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(self.automations)

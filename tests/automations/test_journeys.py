@@ -212,3 +212,40 @@ def test_two_workers_advancing_at_once_send_each_step_once(make_auto_hub):
     rows = hub.outbox("messages")
     assert len(rows) == 12 and len({r.contact_id for r in rows}) == 12
     assert {(e.step, e.status) for e in hub.enrollments()} == {(1, "active")}
+
+
+def test_rules_can_enroll_in_and_exit_from_a_journey(make_auto_hub):
+    # The rule comes first and the journey exits on any stage change: the change that
+    # enrolls must not also end the enrollment, whatever the order of the automations.
+    hub = make_auto_hub("""
+vip_into_sop:
+  on: {attribute: stage, becomes: 资料}
+  do: {enroll: trial_sop}
+""" + TRIAL_SOP + """
+stop_on_complaint:
+  on: {event: chat_message, text_matches: {keywords: [投诉]}}
+  do: {exit: trial_sop}
+""")
+    hub.approve("trial_sop", "vip_into_sop", "stop_on_complaint")
+    hub.feed(LEAD)
+    hub.feed({**LEAD, "stage": "资料"})
+    (e,) = hub.enrollments()
+    assert (e.status, e.step) == ("active", 0)
+    hub.feed({**LEAD, "stage": "资料", "msg_id": "x1", "text": "我要投诉", "sender": "member"})
+    (e,) = hub.enrollments()
+    assert e.status == "exited" and "stop_on_complaint" in e.exit_reason
+    assert [(a.automation, a.kind, a.status) for a in hub.actions() if a.automation != "trial_sop"] == [
+        ("vip_into_sop", "enroll", "done"), ("stop_on_complaint", "exit", "done")]
+
+
+def test_an_enroll_action_into_a_journey_in_preview_enrolls_nobody(make_auto_hub):
+    hub = make_auto_hub(TRIAL_SOP + """
+vip_into_sop:
+  on: {attribute: stage, becomes: 资料}
+  do: {enroll: trial_sop}
+""")
+    hub.approve("vip_into_sop")  # the journey itself is still in preview
+    hub.feed(LEAD)
+    hub.feed({**LEAD, "stage": "资料"})
+    assert hub.enrollments() == []
+    assert [(a.automation, a.kind, a.status) for a in hub.actions()] == [("vip_into_sop", "enroll", "done"), ("trial_sop", "enroll", "preview")]

@@ -68,6 +68,9 @@ def test_every_problem_is_reported_with_file_line_and_key(tmp_path):
         - {after: 1d, do: {tag: c}}
         - {after: 0m, do: {tag: b}}
         - {after: 2d, do: {sink: crmm.rows}}
+    bad_enroll:
+      on: {attribute: stage, changes: true}
+      do: [{enroll: bad_jurney}, {exit: bad_rule}]
     departure:
       on: {member: left}
       do: {transfer_customers: {to: manager_of_member}}
@@ -85,6 +88,8 @@ def test_every_problem_is_reported_with_file_line_and_key(tmp_path):
     assert "automations.bad_journey.steps[3].do.sink: no connector instance 'crmm' (did you mean 'crm'?)" in text
     assert "automations.bad_journey.steps[2].after: steps run in order" in text
     assert "automations.departure.on.member: member triggers (departure hand-over) are not built yet" in text
+    assert "automations.bad_enroll.do[0].enroll: no journey 'bad_jurney' (did you mean 'bad_journey'?)" in text
+    assert "automations.bad_enroll.do[1].exit: no journey 'bad_rule'" in text
     assert all(e.startswith(f"{f}:") for e in errs)
 
 

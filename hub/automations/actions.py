@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from hub.automations.control import LIVE, PREVIEW
 from hub.automations.spec import Action, Automation, AutomationSet
 from hub.pipeline.hashing import payload_hash
 from hub.store.models import AutomationAction, ContactTag, OutboxRow
 from hub.store.types import utcnow
-from hub.store.upsert import insert_ignore
+from hub.store.upsert import column_in, insert_ignore
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[^{}\[\]]+)?(?:\[\d+\])?)\}")
 #: Ledger states that mean a message went (or is going) out: they count against the cap.
@@ -123,13 +123,14 @@ def messages_today(session: Any, contact_id: int, settings: AutomationSet, now: 
         AutomationAction.status.in_(SENDING), AutomationAction.created_at >= start, AutomationAction.created_at < start + timedelta(days=1))) or 0
 
 
-def _payload(session: Any, runtime: Any, action: Action, contact_id: int, view: dict[str, Any], values: dict[str, Any]) -> tuple[dict | None, str | None]:
+def _payload(session: Any, runtime: Any, action: Action, contact_id: int, view: dict[str, Any], values: dict[str, Any],
+             links: list[Any]) -> tuple[dict | None, str | None]:
     """``(payload, native_id)`` to write; raises :class:`MissingValue` when it cannot render."""
     from hub.mapping import MappingRecordError, canonical_view
     from hub.pipeline import outbound
 
     dest, sink = action.sink  # type: ignore[misc]
-    record = outbound.record_for(outbound.contact_links(session, [contact_id]).get(contact_id, []), dest, sink)
+    record = outbound.record_for(links, dest, sink)
     native_id = record.native_id if record is not None else None
     if action.uses_mapping:
         names = sorted(set(view["attributes"]) | set(outbound.STRUCTURAL))
@@ -159,10 +160,27 @@ def on_timeline(session: Any, contact_id: int, automation: str, native: str, sum
     """One ``automation`` entry on the contact's timeline, unique per ``native``."""
     from hub.store.models import Event
 
-    insert_ignore(session, Event, [{
-        "connector": "automation", "native_id": native[:255], "kind": TIMELINE_KIND, "occurred_at": now,
-        "summary": f"{automation}: {summary}"[:500], "contact_id": contact_id, "origin_contact_id": contact_id,
-        "created_at": now, "data": {"automation": automation, **data}}], ["connector", "native_id"])
+    insert_ignore(session, Event, [_timeline_row(contact_id, automation, native, summary, now, **data)], ["connector", "native_id"])
+
+
+def _timeline_row(contact_id: int, automation: str, native: str, summary: str, now: datetime, **data: Any) -> dict[str, Any]:
+    return {"connector": "automation", "native_id": native[:255], "kind": TIMELINE_KIND, "occurred_at": now,
+            "summary": f"{automation}: {summary}"[:500], "contact_id": contact_id, "origin_contact_id": contact_id,
+            "created_at": now, "data": {"automation": automation, **data}}
+
+
+@dataclass
+class Job:
+    """One contact's actions for one trigger or journey step (see :func:`perform_many`)."""
+
+    automation: Automation
+    contact_id: int
+    view: dict[str, Any]
+    actions: list[Action]
+    key_base: str
+    values: dict[str, Any]
+    mode: str
+    detail: str = ""
 
 
 def perform(session: Any, runtime: Any, automation: Automation, contact_id: int, view: dict[str, Any],
@@ -171,66 +189,115 @@ def perform(session: Any, runtime: Any, automation: Automation, contact_id: int,
     """Do ``actions`` for one contact and one trigger (or journey step), once per key.
 
     ``mode`` is the automation's status: ``live`` acts, ``preview`` only records."""
-    from hub.pipeline.preview import hold_status
+    return perform_many(session, runtime, [Job(automation, contact_id, view, actions, key_base, values, mode, detail)], now)[0]
 
-    done = Performed()
+
+def messages_today_many(session: Any, contact_ids: set[int], settings: AutomationSet, now: datetime) -> dict[int, int]:
+    """:func:`messages_today` for many contacts in one query per 500."""
+    counts = dict.fromkeys(contact_ids, 0)
+    start = day_start(settings, now)
+    ids = sorted(contact_ids)
+    for i in range(0, len(ids), 500):
+        for cid, n in session.execute(
+            select(AutomationAction.contact_id, func.count()).where(
+                column_in(session, AutomationAction.contact_id, ids[i:i + 500]), AutomationAction.is_message.is_(True),
+                AutomationAction.status.in_(SENDING), AutomationAction.created_at >= start,
+                AutomationAction.created_at < start + timedelta(days=1)).group_by(AutomationAction.contact_id)
+        ):
+            counts[cid] = n
+    return counts
+
+
+def perform_many(session: Any, runtime: Any, jobs: list[Job], now: datetime) -> list[Performed]:
+    """:func:`perform` for many jobs with a handful of statements in all (the journey
+    engine's batches): links and today's message counts read once, then the ledger rows,
+    tags, outbox rows and timeline entries each written in one multi-row statement."""
+    from hub.pipeline import outbound
+    from hub.pipeline.preview import hold_status
+    from hub.pipeline.process import _timeline_writes
+
     settings: AutomationSet = runtime.config.automations
-    for index, action in enumerate(actions):
-        key = ledger_key(automation.name, contact_id, key_base, index)
-        message = is_message(runtime, action)
-        if action.enroll is not None or action.leave is not None:
-            done.statuses.append(_journey_action(session, runtime, automation, action, contact_id, view, key, mode, now, detail))
-            continue
-        row: dict[str, Any] = {"automation": automation.name, "contact_id": contact_id, "key": key,
-                               "kind": "sink" if action.sink else "tag", "target": action.target[:200],
-                               "is_message": message, "payload": None, "detail": detail[:2000] or None, "created_at": now}
-        try:
-            if action.sink is not None:
-                payload, native_id = _payload(session, runtime, action, contact_id, view, values)
-                row["payload"] = payload
+    results = [Performed() for _ in jobs]
+    links = outbound.contact_links(session, {j.contact_id for j in jobs if any(a.sink for a in j.actions)})
+    capped = settings.daily_messages is not None
+    counts = messages_today_many(session, {j.contact_id for j in jobs if j.mode == LIVE and any(is_message(runtime, a) for a in j.actions)},
+                                 settings, now) if capped else {}
+    planned: list[tuple[int, Job, Action, dict[str, Any], str | None]] = []  # (job index, job, action, ledger row, native id)
+    for ji, job in enumerate(jobs):
+        cid, view = job.contact_id, job.view
+        for index, action in enumerate(job.actions):
+            key = ledger_key(job.automation.name, cid, job.key_base, index)
+            if action.enroll is not None or action.leave is not None:
+                results[ji].statuses.append(_journey_action(session, runtime, job.automation, action, cid, view, key, job.mode, now, job.detail))
+                continue
+            message = is_message(runtime, action)
+            row: dict[str, Any] = {"automation": job.automation.name, "contact_id": cid, "key": key,
+                                   "kind": "sink" if action.sink else "tag", "target": action.target[:200], "is_message": message,
+                                   "payload": None, "detail": job.detail[:2000] or None, "created_at": now, "outbox_id": None}
+            native_id = None
+            try:
+                if action.sink is not None:
+                    row["payload"], native_id = _payload(session, runtime, action, cid, view, job.values, links.get(cid, []))
+                else:
+                    row["payload"] = {"tag": str(render(action.tag, view, job.values, cid)).strip()[:100]}
+            except MissingValue as exc:
+                row.update(status="failed", detail=str(exc)[:2000])
             else:
-                tag = str(render(action.tag, view, values, contact_id)).strip()[:100]
-                row["payload"] = {"tag": tag}
-        except MissingValue as exc:
-            row.update(status="failed", detail=str(exc)[:2000])
-        else:
-            if mode != LIVE:
-                row["status"] = PREVIEW
-            elif message and settings.daily_messages is not None and messages_today(session, contact_id, settings, now) >= settings.daily_messages:
-                row.update(status="capped", detail=f"daily cap: {settings.daily_messages} message(s) a day per customer")
-            else:
-                row["status"] = "queued" if action.sink is not None else "done"
-        got = insert_ignore(session, AutomationAction, [row], ["key"], returning=[AutomationAction.id])
-        if not got:
-            done.statuses.append("duplicate")
+                if job.mode != LIVE:
+                    row["status"] = PREVIEW
+                elif message and capped and counts.get(cid, 0) >= settings.daily_messages:  # type: ignore[operator]
+                    row.update(status="capped", detail=f"daily cap: {settings.daily_messages} message(s) a day per customer")
+                else:
+                    row["status"] = "queued" if action.sink is not None else "done"
+                    if message:
+                        counts[cid] = counts.get(cid, 0) + 1
+                    if action.tag is not None and row["payload"]["tag"] not in view["tags"]:
+                        view["tags"] = sorted([*view["tags"], row["payload"]["tag"]])  # a later sink action renders it
+            planned.append((ji, job, action, row, native_id))
+    got = insert_ignore(session, AutomationAction, [p[3] for p in planned], ["key"], returning=[AutomationAction.id, AutomationAction.key])
+    ledger_ids = {key: lid for lid, key in got}
+    tags, outbox, notes = [], [], []
+    for ji, job, action, row, native_id in planned:
+        lid = ledger_ids.get(row["key"])
+        if lid is None:
+            results[ji].statuses.append("duplicate")
             continue
-        done.statuses.append(row["status"])
+        results[ji].statuses.append(row["status"])
+        origin = (ORIGIN_PREFIX + job.automation.name)[:64]
         if row["status"] in ("done", "capped", "failed"):
             said = f"打标签 {row['payload']['tag']}" if row["status"] == "done" else f"{action.target} 未发送：{row['detail']}"
-            on_timeline(session, contact_id, automation.name, f"action:{got[0][0]}", said, now, status=row["status"])
-        if row["status"] == "done":  # a hub tag
-            insert_ignore(session, ContactTag, [{"contact_id": contact_id, "tag": row["payload"]["tag"],
-                                                 "connector": (ORIGIN_PREFIX + automation.name)[:64], "created_at": now}],
-                          ["contact_id", "tag"])
-            if row["payload"]["tag"] not in view["tags"]:
-                view["tags"] = sorted([*view["tags"], row["payload"]["tag"]])
+            notes.append(_timeline_row(job.contact_id, job.automation.name, f"action:{lid}", said, now, status=row["status"]))
+        if row["status"] == "done":
+            tags.append({"contact_id": job.contact_id, "tag": row["payload"]["tag"], "connector": origin, "created_at": now})
         elif row["status"] == "queued":
             dest, sink = action.sink  # type: ignore[misc]
-            outbox = {
-                "connector": dest, "sink": sink, "contact_id": contact_id, "origin": (ORIGIN_PREFIX + automation.name)[:64],
-                "idempotency_key": ("auto:" + key)[:255], "payload": payload, "payload_hash": payload_hash(payload),
-                "written_values": {**view["attributes"], "__tags__": view["tags"]}, "changed": None,
+            outbox.append((ji, lid, {
+                "connector": dest, "sink": sink, "contact_id": job.contact_id, "origin": origin,
+                "idempotency_key": ("auto:" + row["key"])[:255], "payload": row["payload"], "payload_hash": payload_hash(row["payload"]),
+                "written_values": {**job.view["attributes"], "__tags__": job.view["tags"]}, "changed": None,
                 "native_id": native_id, "status": hold_status(runtime, session, dest, sink),
                 "next_attempt_at": min(now, utcnow()),  # due now: ``now`` is the step's clock, delivery runs on the real one
-            }
-            ids = insert_ignore(session, OutboxRow, [outbox], ["idempotency_key"], returning=[OutboxRow.id, OutboxRow.idempotency_key])
-            if ids:
-                from hub.pipeline.process import _timeline_writes
+            }))
+    insert_ignore(session, ContactTag, tags, ["contact_id", "tag"])
+    if notes:
+        from hub.store.models import Event
 
-                _timeline_writes(session, runtime, [outbox], ids, now, {})  # as the hub's own write, with its delivery state
-                done.outbox_ids.append(ids[0][0])
-                session.execute(update(AutomationAction).where(AutomationAction.id == got[0][0]).values(outbox_id=ids[0][0]))
-    return done
+        insert_ignore(session, Event, notes, ["connector", "native_id"])
+    if outbox:
+        rows = [o[2] for o in outbox]
+        written = insert_ignore(session, OutboxRow, rows, ["idempotency_key"], returning=[OutboxRow.id, OutboxRow.idempotency_key])
+        _timeline_writes(session, runtime, rows, written, now, {})  # as the hub's own writes, with their delivery state
+        by_key = {key: oid for oid, key in written}
+        links_back = []
+        for ji, lid, row in outbox:
+            oid = by_key.get(row["idempotency_key"])
+            if oid is not None:
+                results[ji].outbox_ids.append(oid)
+                links_back.append({"lid": lid, "oid": oid})
+        if links_back:
+            table = AutomationAction.__table__
+            session.execute(update(table).where(table.c.id == bindparam("lid")).values(outbox_id=bindparam("oid")), links_back)
+    return results
 
 
 def _journey_action(session: Any, runtime: Any, automation: Automation, action: Action, contact_id: int,

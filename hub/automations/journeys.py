@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
-from hub.automations.actions import day_start, is_message, ledger_key, messages_today, on_timeline, perform
+from hub.automations.actions import Job, day_start, is_message, ledger_key, messages_today_many, on_timeline, perform_many
 from hub.automations.control import LIVE, PREVIEW, statuses
 from hub.automations.spec import ANY, Automation, AutomationSet, Step, Trigger
 from hub.pipeline.hashing import jsonable
@@ -133,21 +133,26 @@ def _claim(session: Any, names: list[str], now: datetime, limit: int) -> list[An
     return list(session.execute(stmt.with_for_update(skip_locked=True)).all())
 
 
-def _allowed_at(session: Any, runtime: Any, step: Step, contact_id: int, now: datetime) -> datetime:
-    """The earliest time from ``now`` the step may send: its window, then the daily cap."""
+def _allowed_at(runtime: Any, step: Step, sent_today: int, now: datetime) -> datetime:
+    """The earliest time from ``now`` the step may send: its window, then the daily cap
+    (``sent_today``: messages the contact already had today)."""
     settings: AutomationSet = runtime.config.automations
     sends = any(is_message(runtime, a) for a in step.actions)
     window = step.window or (settings.send_window if sends else None)
     at = window.next_open(now) if window is not None else now
     if sends and settings.daily_messages is not None and at < day_start(settings, now) + timedelta(days=1):
-        if messages_today(session, contact_id, settings, now) >= settings.daily_messages:
+        if sent_today >= settings.daily_messages:
             tomorrow = day_start(settings, now) + timedelta(days=1)
             at = window.next_open(tomorrow) if window is not None else tomorrow
     return at
 
 
 def advance_due(runtime: Any, *, now: datetime | None = None, limit: int = 500) -> Advance:
-    """Run the due steps of live journeys (up to ``limit`` enrollments, one transaction)."""
+    """Run the due steps of live journeys (up to ``limit`` enrollments, one transaction).
+
+    Set-based where it counts: the claim, the contacts' views and links, today's message
+    counts, the ledger, outbox, timeline and enrollment writes are each one statement (or
+    one executemany) per batch; only exit checks on timeline events read per enrollment."""
     from hub.pipeline.views import load_views
 
     settings: AutomationSet = runtime.config.automations
@@ -165,41 +170,56 @@ def advance_due(runtime: Any, *, now: datetime | None = None, limit: int = 500) 
         return out
     with runtime.db.session() as session:
         rows = _claim(session, live, now, limit)
+        if not rows:
+            return out
         views = load_views(session, [r.contact_id for r in rows])
+        sends = {r.contact_id for r in rows if r.step < len(journeys[r.journey].steps)
+                 and any(is_message(runtime, a) for a in journeys[r.journey].steps[r.step].actions)}
+        sent = messages_today_many(session, sends, settings, now) if settings.daily_messages is not None else {}
+        jobs: list[Job] = []
+        moves: list[dict[str, Any]] = []  # compare-and-set updates, one executemany per shape
         for row in rows:
             auto = journeys[row.journey]
             view = views[row.contact_id]
-            mine = (JourneyEnrollment.id == row.id, JourneyEnrollment.step == row.step, JourneyEnrollment.status == ACTIVE)
+            move = {"b_id": row.id, "b_step": row.step, "step": row.step, "status": ACTIVE, "next_due_at": None,
+                    "exit_reason": None, "updated_at": now}
             if row.step >= len(auto.steps):  # the journey lost steps since: nothing left to do
-                session.execute(update(JourneyEnrollment).where(*mine).values(status=COMPLETED, next_due_at=None, updated_at=now))
+                moves.append({**move, "status": COMPLETED})
                 out.completed += 1
                 continue
             reason = exit_reason(session, auto, row, view)
             if reason is not None:
-                session.execute(update(JourneyEnrollment).where(*mine).values(status=EXITED, exit_reason=reason[:2000],
-                                                                              next_due_at=None, updated_at=now))
+                moves.append({**move, "status": EXITED, "exit_reason": reason[:2000]})
                 on_timeline(session, row.contact_id, auto.name, f"exit:{row.id}:r{row.round}", f"退出旅程：{reason}", now)
                 out.exited += 1
                 continue
             step = auto.steps[row.step]
-            allowed = _allowed_at(session, runtime, step, row.contact_id, now)
+            allowed = _allowed_at(runtime, step, sent.get(row.contact_id, 0), now)
             if allowed > now:
-                session.execute(update(JourneyEnrollment).where(*mine).values(next_due_at=allowed, updated_at=now))
+                moves.append({**move, "next_due_at": allowed})
                 out.deferred += 1
                 continue
-            key = f"step:r{row.round}:s{row.step}"
-            done = perform(session, runtime, auto, row.contact_id, view, step.actions, key, {}, LIVE, now,
-                           f"step {row.step + 1}/{len(auto.steps)}")
-            out.outbox_ids += done.outbox_ids
+            if row.contact_id in sent and any(is_message(runtime, a) for a in step.actions):
+                sent[row.contact_id] += 1  # the cap holds within the batch too (one contact, several journeys)
+            jobs.append(Job(auto, row.contact_id, view, step.actions, f"step:r{row.round}:s{row.step}", {}, LIVE,
+                            f"step {row.step + 1}/{len(auto.steps)}"))
             out.steps += 1
             following = row.step + 1
             if following >= len(auto.steps):
-                values = {"step": following, "status": COMPLETED, "next_due_at": None, "updated_at": now}
+                moves.append({**move, "step": following, "status": COMPLETED})
                 out.completed += 1
             else:
                 due = max(row.enrolled_at + timedelta(seconds=auto.steps[following].after), now)
-                values = {"step": following, "next_due_at": due, "updated_at": now}
-            session.execute(update(JourneyEnrollment).where(*mine).values(**values))
+                moves.append({**move, "step": following, "next_due_at": due})
+        for done in perform_many(session, runtime, jobs, now):
+            out.outbox_ids += done.outbox_ids
+        if moves:
+            table = JourneyEnrollment.__table__
+            session.execute(
+                update(table).where(table.c.id == bindparam("b_id"), table.c.step == bindparam("b_step"), table.c.status == ACTIVE)
+                .values(step=bindparam("step"), status=bindparam("status"), next_due_at=bindparam("next_due_at"),
+                        exit_reason=bindparam("exit_reason"), updated_at=bindparam("updated_at")),
+                moves)
     return out
 
 

@@ -70,17 +70,17 @@ def test_a_step_processed_twice_writes_one_outbox_row(make_auto_hub):
 def test_a_worker_killed_mid_step_loses_nothing_and_sends_once(sop, monkeypatch):
     (e,) = sop.enrollments()
     now = e.enrolled_at + timedelta(seconds=1)
-    real = journeys.perform
+    real = journeys.perform_many
 
     def dies_after_writing(*args, **kwargs):
         real(*args, **kwargs)
         raise SystemExit("killed")  # the process dies before the transaction commits
 
-    monkeypatch.setattr(journeys, "perform", dies_after_writing)
+    monkeypatch.setattr(journeys, "perform_many", dies_after_writing)
     with pytest.raises(SystemExit):
         advance_due(sop.runtime, now=now)
     assert sop.outbox() == [] and sop.enrollments()[0].step == 0  # rolled back: the step is still due
-    monkeypatch.setattr(journeys, "perform", real)
+    monkeypatch.setattr(journeys, "perform_many", real)
     assert advance_due(sop.runtime, now=now).steps == 1
     assert advance_due(sop.runtime, now=now).steps == 0
     assert len(sop.outbox("messages")) == 1

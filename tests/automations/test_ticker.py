@@ -31,3 +31,17 @@ def test_no_journeys_no_journeys_job(make_auto_hub, redis_conn):
     hub = make_auto_hub("only_rule: {on: {attribute: stage, changes: true}, do: {tag: t}}")
     tick(hub.runtime)
     assert "journeys" not in get_queue(redis_conn).job_ids
+
+
+def test_one_journeys_job_drains_every_due_batch(make_auto_hub, redis_conn, monkeypatch):
+    from automation_hub import LEAD as lead
+    from hub.automations import jobs
+
+    monkeypatch.setattr(jobs, "BATCH", 3)  # 7 due enrollments: three batches in one job
+    hub = make_auto_hub(TRIAL_SOP, settings="daily_messages: null")
+    hub.approve("trial_sop")
+    leads = [{**lead, "id": 200 + i, "wxid": f"wx{i}"} for i in range(7)]
+    hub.feed(*leads)
+    hub.feed(*[{**x, "stage": "要求试用"} for x in leads])
+    assert jobs.journeys_job()["steps"] == 7
+    assert len(hub.outbox("messages")) == 7

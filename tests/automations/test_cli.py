@@ -60,3 +60,19 @@ def test_dry_run_shows_who_and_what_and_writes_nothing(make_auto_hub):
         after = (s.scalar(select(func.count()).select_from(AutomationAction)), s.scalar(select(func.count()).select_from(OutboxRow)))
     assert after == before
     assert invoke(hub, "automations", "run", "price_tag").exit_code == 2
+
+
+def test_show_a_journey_counts_enrollments_per_step(make_auto_hub):
+    from datetime import timedelta
+
+    from hub.automations.journeys import advance_due
+
+    hub = make_auto_hub(AUTOS)
+    hub.approve("trial_sop")
+    hub.feed({"id": 1, "wxid": "wmA", "owner": "zs", "stage": "兴趣"}, {"id": 2, "wxid": "wmB", "owner": "zs", "stage": "兴趣"})
+    hub.feed({"id": 1, "wxid": "wmA", "owner": "zs", "stage": "要求试用"}, {"id": 2, "wxid": "wmB", "owner": "zs", "stage": "要求试用"})
+    out = invoke(hub, "automations", "show", "trial_sop")
+    assert "trial_sop (journey, live)" in out.output and "enrolled: 2 active {1: 2}, 0 exited, 0 completed" in out.output
+    advance_due(hub.runtime, now=hub.enrollments()[0].enrolled_at + timedelta(seconds=1))
+    out = invoke(hub, "automations", "show", "trial_sop")
+    assert "enrolled: 0 active {}, 0 exited, 2 completed" in out.output and "queued 2" in out.output

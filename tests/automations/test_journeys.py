@@ -249,3 +249,15 @@ vip_into_sop:
     hub.feed({**LEAD, "stage": "资料"})
     assert hub.enrollments() == []
     assert [(a.automation, a.kind, a.status) for a in hub.actions()] == [("vip_into_sop", "enroll", "done"), ("trial_sop", "enroll", "preview")]
+
+
+def test_the_default_send_window_applies_to_message_steps_without_their_own(make_auto_hub):
+    hub = make_auto_hub(TRIAL_SOP, settings='send_window: "09:00-21:00"')
+    hub.approve("trial_sop")
+    hub.feed(LEAD)
+    hub.feed({**LEAD, "stage": "要求试用"})
+    (e,) = hub.enrollments()
+    night = (e.enrolled_at + timedelta(days=1)).astimezone(SHANGHAI).replace(hour=23, minute=30, second=0, microsecond=0)
+    assert advance_due(hub.runtime, now=night).deferred == 1 and hub.outbox() == []
+    (e,) = hub.enrollments()
+    assert e.next_due_at.astimezone(SHANGHAI) == (night + timedelta(days=1)).replace(hour=9, minute=0)

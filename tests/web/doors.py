@@ -37,6 +37,10 @@ def signed(door: str, config: Mapping[str, Any], body: bytes, *, timestamp: str 
             clue_id = str(lead.get("id", lead.get("clue_id", ""))) if isinstance(lead, dict) else ""
         except (ValueError, RecursionError):  # hostile bodies: the door refuses them before the signature
             clue_id = ""
+        try:
+            clue_id.encode()
+        except UnicodeEncodeError:  # a lone surrogate: the door refuses the id before the signature
+            clue_id = ""
         return ({"Content-Type": "application/json", "Access-Token": config["push_token"], "Timestamp": ts,
                  "Signature": push_signature(clue_id, config["push_token"], ts)}, {}, body)
     if door == "udesk":

@@ -50,6 +50,22 @@ def pytest_unconfigure(config):
         config._hub_test_plugins = None
 
 
+_REAL_SEND = __import__("requests").adapters.HTTPAdapter.send
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_http_mock():
+    """Every test starts with real HTTP. ``responses`` patches ``HTTPAdapter.send``; two
+    sandbox routers entered and left out of order (A in, B in, A out, B out) leave A's patch
+    behind, and every later test's real requests (a gunicorn health check) would be refused
+    by a mock nobody owns. Restore the real method after each test."""
+    import requests
+
+    yield
+    if requests.adapters.HTTPAdapter.send is not _REAL_SEND:
+        requests.adapters.HTTPAdapter.send = _REAL_SEND
+
+
 def _backend_url(tmp_path_factory) -> tuple[str, callable]:
     return throwaway_database(os.environ.get("HUB_DATABASE_URL"), tmp_path_factory.mktemp("db"))
 

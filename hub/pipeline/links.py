@@ -79,34 +79,6 @@ def destination_native_id(session, connector: str, sink: str, contact_id: int) -
     return rows[0][1] if rows else None
 
 
-def destination_native_ids(session, connector: str, sinks: Iterable[str], contact_ids: Iterable[int]) -> dict[tuple[str, int], str]:
-    """:func:`destination_native_id` for many contacts and sinks of one connector at once:
-    ``{(sink, contact_id): native_id}`` (absent: the connector has no record of it).
-
-    "Any link" is the oldest active one (lowest id), so the choice does not depend on the
-    order the database happens to return rows in. The connector is checked here, not in
-    SQL: with ``connector = ?`` in the WHERE clause SQLite walks the ``(connector, stream,
-    native_id)`` index — every link of the destination, per batch — instead of the
-    ``contact_id`` index, which finds the few links of each contact."""
-    sinks = list(dict.fromkeys(sinks))
-    by_contact: dict[int, list[tuple[str, str]]] = {}
-    ids = sorted(set(contact_ids))
-    for start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(Link.connector, Link.contact_id, Link.stream, Link.native_id)
-            .where(column_in(session, Link.contact_id, ids[start : start + 500]), Link.state == "active")
-            .order_by(Link.id)
-        )
-        for link_connector, contact_id, stream, native_id in rows:
-            if link_connector == connector:
-                by_contact.setdefault(contact_id, []).append((stream, native_id))
-    out: dict[tuple[str, int], str] = {}
-    for contact_id, links in by_contact.items():
-        for sink in sinks:
-            out[(sink, contact_id)] = next((native for stream, native in links if stream == sink), links[0][1])
-    return out
-
-
 def last_written_hashes(session, connector: str, sink: str, native_ids: Iterable[str]) -> dict[str, str | None]:
     """``{native_id: last_written_hash}`` of the sink's links to these records."""
     out: dict[str, str | None] = {}

@@ -117,7 +117,8 @@ def contact_links(session, contact_ids: Iterable[int]) -> dict[int, list[LinkVie
 
 def record_for(links: list[LinkView], dest: str, sink: str) -> LinkView | None:
     """The contact's record in ``dest`` for ``sink``: the sink's own link first, else the
-    oldest link of that instance (see :func:`hub.pipeline.links.destination_native_ids`)."""
+    oldest active link of that instance — the batch form of
+    :func:`hub.pipeline.links.destination_native_id` (the links come oldest first)."""
     mine = [link for link in links if link.connector == dest]
     if not mine:
         return None

@@ -12,7 +12,8 @@ from hub.contacts.apply import ApplyItem, apply_batch
 from hub.identity import build_rules
 from hub.identity_kinds import BUILTIN_KINDS
 from hub.pipeline.ingest import store_records
-from hub.pipeline.links import destination_native_id, destination_native_ids, last_written_hashes
+from hub.pipeline.links import destination_native_id, last_written_hashes
+from hub.pipeline.outbound import contact_links, record_for
 from hub.plugins import IdentityKindSpec, Registry
 from hub.connector import Record
 from hub.store.models import Contact, Identity, InboxRow, Link, MergeConflict, MergeEdge
@@ -123,7 +124,9 @@ def test_destination_native_ids_match_the_per_contact_lookup(db):
             Link(connector="other", stream="rows", native_id="o-c", contact_id=c, state="active"),
         ])
         s.flush()
-        got = destination_native_ids(s, "dst", ["rows", "contacts"], [a, b, c])
+        links = contact_links(s, [a, b, c])
+        got = {(sink, cid): record.native_id for sink in ("rows", "contacts") for cid in (a, b, c)
+               if (record := record_for(links.get(cid, []), "dst", sink)) is not None}
         for sink in ("rows", "contacts"):
             for cid in (a, b, c):
                 assert got.get((sink, cid)) == destination_native_id(s, "dst", sink, cid)

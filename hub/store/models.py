@@ -332,7 +332,7 @@ class AutomationAction(Base):
     automation: Mapped[str] = mapped_column(String(100), index=True)
     contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id"))
     key: Mapped[str] = mapped_column(String(255), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # sink | tag | enroll | exit
+    kind: Mapped[str] = mapped_column(String(16))  # sink | tag | enroll | exit | transfer
     target: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))  # queued | done | preview | capped | failed
     is_message: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -340,6 +340,36 @@ class AutomationAction(Base):
     payload: Mapped[Any | None] = mapped_column(Json)
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: A departure hand-over's customer (kind ``transfer``): the departure it belongs to; its
+    #: status follows the transfer (queued → waiting → done | refused | limit | failed).
+    departure_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("departures.id"), index=True)
+
+
+class Departure(Base):
+    """A member who left, as one departure automation hands over their customers: signalled
+    once or many times (a callback, the unassigned scan, an HR record), unique per
+    (automation, instance, member). ``next_due_at`` is when the ticker's departures job looks
+    at it again (new customers to hand over, transfer results to follow); None when done."""
+
+    __tablename__ = "departures"
+    __table_args__ = (
+        UniqueConstraint("automation", "connector", "member"),
+        Index("ix_departures_status_due", "status", "next_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    automation: Mapped[str] = mapped_column(String(100))
+    connector: Mapped[str] = mapped_column(String(64))  # the instance whose member left
+    member: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # open | previewed | done
+    signals: Mapped[int] = mapped_column(Integer, default=1)
+    #: Where the latest signal came from (instance.stream native id).
+    source: Mapped[str | None] = mapped_column(String(255))
+    batches: Mapped[int] = mapped_column(Integer, default=0)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detail: Mapped[str | None] = mapped_column(Text)
+    signalled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class JourneyEnrollment(Base):

@@ -2,7 +2,8 @@
 
 The table has the shape the shipped ``sql.rows`` mappings expect (the SQL connector's
 sandbox schema, audit triggers included): ``id, name, phone, tier, city, is_deleted,
-created_at, updated_at``. Times are the CRM's local (China) time as SQLite text, the way a
+created_at, updated_at``, plus the sales stage (``stage``, 销售阶段: 兴趣 → 资料 → 评估价格 →
+要求试用 → 购买 → 复购), empty until sales sets it, which the automations demo reads. Times are the CRM's local (China) time as SQLite text, the way a
 small in-house CRM keeps them. The content is the same on every run (fixed seed); the
 dates are spread over the two years before today.
 """
@@ -30,6 +31,8 @@ GIVEN_TWO = ("秀英", "桂英", "晓东", "雨欣", "子涵", "梓萱", "一诺
 CITIES = (("上海市", 14), ("北京市", 12), ("杭州市", 11), ("深圳市", 10), ("广州市", 9), ("成都市", 8), ("南京市", 7),
           ("武汉市", 6), ("苏州市", 6), ("西安市", 4), ("宁波市", 4), ("重庆市", 4), ("长沙市", 3), ("厦门市", 2))
 TIERS = (("普通会员", 60), ("银卡", 25), ("金卡", 12), ("钻石卡", 3))
+#: The sales stage the shipped ``sql.rows`` mapping reads when a table has it.
+STAGE_COLUMN = "ALTER TABLE customers ADD COLUMN stage TEXT"
 MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "156",
                    "157", "158", "159", "166", "173", "176", "177", "180", "181", "182", "183", "185", "186", "187",
                    "188", "189", "191", "198", "199")
@@ -75,6 +78,7 @@ def create(path: Path, count: int = 1000, *, avoid: Iterable[str] = ()) -> Count
     try:
         with conn:
             conn.executescript(SCHEMA)
+            conn.execute(STAGE_COLUMN)
             conn.executemany(
                 "INSERT INTO customers (name, phone, tier, city, created_at, updated_at) "
                 "VALUES (:name, :phone, :tier, :city, :created_at, :updated_at)", rows)
@@ -96,6 +100,18 @@ def crm_now(conn: sqlite3.Connection) -> str:
 def set_tier(path: Path, phone: str, tier: str) -> int | None:
     """A CRM user changes the tier of the customer with ``phone`` (national or E.164);
     returns the row id, or None when the CRM has no such customer."""
+    return _set(path, phone, "tier", tier)
+
+
+def set_stage(path: Path, phone: str, stage: str) -> int | None:
+    """A CRM user moves the customer with ``phone`` to sales stage ``stage``; returns the
+    row id, or None when the CRM has no such customer."""
+    return _set(path, phone, "stage", stage)
+
+
+def _set(path: Path, phone: str, column: str, value: str) -> int | None:
+    if column not in ("tier", "stage"):
+        raise ValueError(f"the demo sets tier or stage, not {column!r}")
     national = phone[-11:]
     conn = sqlite3.connect(path, timeout=30)
     try:
@@ -104,7 +120,7 @@ def set_tier(path: Path, phone: str, tier: str) -> int | None:
                                (national, "+86" + national)).fetchone()
             if row is None:
                 return None
-            conn.execute("UPDATE customers SET tier = ?, updated_at = ? WHERE id = ?", (tier, crm_now(conn), row[0]))
+            conn.execute(f"UPDATE customers SET {column} = ?, updated_at = ? WHERE id = ?", (value, crm_now(conn), row[0]))
             return row[0]
     finally:
         conn.close()

@@ -49,3 +49,19 @@ def test_outbound_mapping_yields_a_payload_the_sink_accepts():
     assert result.native_id == "1"
     row = sandbox.row("1")
     assert (row["name"], row["phone"], row["tier"], row["city"]) == ("王小明", "+8613912345678", "金卡", "杭州")
+
+
+def test_inbound_mapping_reads_a_stage_column_where_the_table_has_one():
+    """The sales stage (销售阶段) comes from a ``stage`` column when the table has it (the
+    demo's CRM adds one); the sandbox's table has none and its rows set no stage."""
+    sandbox = SqlSandbox(seed_count=2)
+    connector = _connector(sandbox)
+    mapping = load_mapping(MAPPINGS / "sql.rows.yaml", instance="crm_main")
+    records, _ = read_all(connector, "rows")
+    results, _ = mapping.apply_many([r.data for r in records])
+    assert all("stage" not in r.attributes for r in results)
+    sandbox.execute("ALTER TABLE customers ADD COLUMN stage TEXT")
+    sandbox.execute("UPDATE customers SET stage = ' 要求试用 ' WHERE id = 1")
+    records, _ = read_all(_connector(sandbox), "rows")
+    results, rejected = mapping.apply_many([r.data for r in records])
+    assert rejected == [] and [r.attributes.get("stage") for r in results] == ["要求试用", None]

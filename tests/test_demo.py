@@ -3,6 +3,7 @@ twice in a copy of the project's demo config (slow)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -115,9 +116,10 @@ def test_make_demo_plays_the_day_twice(tmp_path):
         lines = [line.split() for line in timeline.strip().splitlines()[1:]]
         # What the hub itself wrote and changed is on the timeline too (outbound_write,
         # attribute_changed, stamped with the real time of the run): present, checked apart.
-        own = [(parts[2], parts[3]) for parts in lines if parts[3] in ("outbound_write", "attribute_changed")]
+        own = [(parts[2], parts[3]) for parts in lines if parts[3] in OWN]
         assert ("wecom_sales", "outbound_write") in own and ("crm", "attribute_changed") in own, timeline
-        kinds = [(parts[2], parts[3]) for parts in lines if parts[3] not in ("outbound_write", "attribute_changed")]
+        assert ("automation", "automation") in own and "price_objection_tag: 打标签 价格异议" in timeline, timeline
+        kinds = [(parts[2], parts[3]) for parts in lines if parts[3] not in OWN]
         assert kinds == [("feiyu_ads", "lead_created"), ("cc_400", "call"), ("cc_400", "call"),
                          ("wecom_sales", "wecom_friend_added"), ("wecom_sales", "chat_message"),  # the channel's welcome
                          ("wecom_sales", "group_joined"), ("wecom_sales", "chat_message"),      # the service group; 太贵了
@@ -125,15 +127,51 @@ def test_make_demo_plays_the_day_twice(tmp_path):
                          ("udesk_main", "ticket_updated"), ("udesk_main", "ticket_updated")], timeline
         assert "contacts history phone:+8613912345678" in out
         assert "欢迎语随回调即时发出 2 条" in out and "客户在群「少儿编程体验课服务群」：太贵了" in out
+        _assert_automations(out, tmp_path / "var" / "demo" / "hub.db")
     assert (tmp_path / "var" / "demo" / "hub.db").is_file() and (tmp_path / "var" / "demo" / "crm.db").is_file()
 
     # What the demo points at works: the CLI reads the same history (newest first).
     history = subprocess.run([sys.executable, "-m", "hub", "--config", "config/demo.yaml", "contacts", "history",
                               "phone:13912345678"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert history.returncode == 0, history.stderr
-    kinds = [k for k in (line.split()[4] for line in history.stdout.strip().splitlines()) if k not in ("outbound_write", "attribute_changed")]
+    kinds = [k for k in (line.split()[4] for line in history.stdout.strip().splitlines()) if k not in OWN]
     assert kinds == ["ticket_updated", "ticket_updated", "ticket_opened", "chat_message", "group_joined", "chat_message",
                      "wecom_friend_added", "call", "call", "lead_created"]
+
+
+#: Timeline entries of what the hub itself did, stamped with the real time of the run.
+OWN = ("outbound_write", "attribute_changed", "automation")
+
+
+def _line(out: str, marker: str) -> str:
+    found = [line for line in out.splitlines() if marker in line]
+    assert len(found) == 1, (marker, out)
+    return found[0]
+
+
+def _assert_automations(out: str, hub_db: Path) -> None:
+    """The automations of config/demo.yaml went live and acted through the real pipeline: the
+    keyword rule's tag and the SOP's first message were delivered to the WeCom sandbox."""
+    assert "运营审核后上线 2 条自动化：trial_sop、price_objection_tag" in _line(out, "08:00  自动化")
+    keyword = _line(out, "关键词")
+    assert keyword.startswith("12:16  自动化   关键词「太贵了」→ 标签 价格异议 → 企业微信打标签") and "林晓雯" in keyword
+    assert "汇流同步/价格异议" in keyword  # read back from the sandbox's relation: the corp tag exists and is on her
+    sop = _line(out, "SOP")
+    assert sop.startswith("16:45  自动化   SOP「试用跟进」：陈思琪 CRM 阶段 → 要求试用 → 进入旅程 trial_sop → 第 1 步 trial_guide 已发送"), sop
+    assert "成员 zhangsan" in sop and "第 2 步 2 天后" in sop  # the sender as the sandbox's add_msg_template recorded it
+    lines = out.splitlines()
+    assert lines.index(_line(out, "12:15  企业微信")) + 1 == lines.index(keyword)
+    assert lines.index(_line(out, "16:30  CRM")) < lines.index(sop) < lines.index(_line(out, "17:00  安全"))
+    with sqlite3.connect(hub_db) as conn:
+        rows = conn.execute("SELECT origin, sink, status, payload FROM outbox WHERE origin LIKE 'automation:%' ORDER BY id").fetchall()
+        states = dict(conn.execute("SELECT name, status FROM automation_states").fetchall())
+        enrolled = conn.execute("SELECT step, status FROM journey_enrollments WHERE journey = 'trial_sop'").fetchall()
+        tags = {t for (t,) in conn.execute("SELECT tag FROM contact_tags WHERE connector = 'automation:price_objection_tag'")}
+    assert states == {"trial_sop": "live", "price_objection_tag": "live"}
+    assert [(o, s, st) for o, s, st, _ in rows] == [("automation:price_objection_tag", "tags", "delivered"),
+                                                    ("automation:trial_sop", "messages", "delivered")], rows
+    assert json.loads(rows[0][3])["add"] == "价格异议" and "试用指南" in json.loads(rows[1][3])["text"]
+    assert enrolled == [(1, "active")] and tags == {"价格异议"}
 
 
 def _logs(workdir: Path) -> str:

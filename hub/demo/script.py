@@ -22,7 +22,7 @@ from typing import Callable
 import requests
 from sqlalchemy import func, select
 
-from hub.demo import crm
+from hub.demo import automations as steps, crm
 from hub.demo.control import SandboxControl
 from hub.runtime import Runtime
 from hub.store.models import Contact, Event, InboxRow, OutboxRow, Run
@@ -207,7 +207,11 @@ def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -
     from connectors.wecom.archive.keys import public_pem
 
     control.wecom.archive_key(version=1, public_pem=public_pem(wecom_cfg["archive_private_keys"]["1"]))
+    scene = steps.Scene(runtime, control, hub, day, crm_path, echo)
     echo(f"\n剧本：{day.date:%Y-%m-%d}（昨天）一家少儿编程 / 英语培训机构的一天\n")
+
+    # 08:00 — the operator approves the day's automations (they start in preview).
+    steps.approve_all(scene)
 
     # 08:30 — the CRM's customers come in.
     step = "08:30 CRM"
@@ -266,7 +270,7 @@ def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -
     # 11:02 — leads add sales 张三 on WeCom through the channel code; WeCom calls back.
     step = "11:02 企业微信"
     code = control.wecom.add_channel_code(state=CHANNEL_STATE, user=["zhangsan"], remark="飞鱼线索加微（少儿编程）")
-    relations: dict[str, str] = {}
+    relations = scene.relations
     callback_url = f"{base_url}/webhooks/{WECOM}"
     for hhmm, person in FRIENDS:
         added = control.wecom.add_friend(name=person.name, state=CHANNEL_STATE, remark_mobiles=[person.mobile],
@@ -320,6 +324,8 @@ def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -
          f"{SAMPLE.name}的聊天：" + "；".join(e.summary for e in chats))
     if not any((e.data or {}).get("text") == "太贵了" for e in chats):
         raise DemoFailed(f"{step}: {SAMPLE.name}'s 太贵了 in {SERVICE_GROUP} is not on her timeline: {[e.summary for e in chats]}")
+    # 12:16 — the keyword rule tagged her 价格异议 while the chat was processed, in WeCom too.
+    steps.keyword_tag(scene, SAMPLE)
 
     # 14:20 — tickets opened in Udesk; 15:05 / 16:10 worked on.
     step = "14:20 Udesk"
@@ -356,6 +362,9 @@ def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -
          f"{SAMPLE.name} 现有标签 {'、'.join(sample_tags) or '（无）'}")
     if "客户等级/重要客户" not in sample_tags:
         raise DemoFailed(f"{step}: the tier change did not reach WeCom as the tag 客户等级/重要客户 (tags: {sample_tags})")
+
+    # 16:45 — 陈思琪 booked a trial class: sales sets her CRM stage; the SOP journey takes over.
+    steps.sop(scene, "16:45", CHEN, "要求试用")
 
     # 17:00 — forged pushes are refused and store nothing.
     step = "17:00 安全"

@@ -17,6 +17,7 @@ def register_core_labels(register: Callable[..., None]) -> None:
     register("event", "attribute_changed", {"zh-CN": "属性变更", "en": "Attribute changed"})
     register("event", "outbound_write", {"zh-CN": "汇流写入", "en": "Written by Huiliu"})
     register("event", "automation", {"zh-CN": "自动化", "en": "Automation"})
+    register("channel", "automation", {"zh-CN": "自动化", "en": "Automation"}, icon="M13 2 4 14h7l-1 8 9-12h-7l1-8Z")
     register("field", "automation", {"zh-CN": "自动化", "en": "Automation"})
     for key, zh, en in (("attribute", "属性", "Attribute"), ("old", "原值", "Old value"), ("new", "新值", "New value"),
                         ("source", "来源", "Changed in"), ("destination", "目标系统", "Destination"), ("sink", "写入项", "Sink"),

@@ -36,6 +36,11 @@ EXPECTED = {
     ("api_operations.sync", "POST"): "admin",
     ("api_operations.disable", "POST"): "admin",
     ("api_operations.enable", "POST"): "admin",
+    ("api_automations.list_", "GET"): "support",
+    ("api_automations.detail", "GET"): "support",
+    ("api_automations.approve", "POST"): "admin",
+    ("api_automations.pause", "POST"): "operator",
+    ("api_automations.resume", "POST"): "admin",
     ("api_admin.me", "GET"): "support",
     ("api_admin.audit_log", "GET"): "admin",
     ("api_admin.tokens", "GET"): "admin",
@@ -60,6 +65,11 @@ EXPECTED = {
     ("ui.conflicts", "GET"): "operator",
     ("ui.resolve", "POST"): "operator",
     ("ui.audit_log", "GET"): "admin",
+    ("ui.automations", "GET"): "support",
+    ("ui.automation", "GET"): "support",
+    ("ui.automation_approve", "POST"): "admin",
+    ("ui.automation_pause", "POST"): "operator",
+    ("ui.automation_resume", "POST"): "admin",
 }
 
 from werkzeug.routing import IntegerConverter

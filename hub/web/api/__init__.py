@@ -48,9 +48,9 @@ def init_api(app: Flask) -> HubApi:
     api = HubApi(app, spec_kwargs=spec_kwargs)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "A token from `hub tokens create`."})
-    from hub.web.api import admin, contacts, conflicts, operations
+    from hub.web.api import admin, automations, contacts, conflicts, operations
 
-    for module in (contacts, conflicts, operations, admin):
+    for module in (contacts, conflicts, operations, automations, admin):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     _schema_extras(api)
     return api

@@ -220,6 +220,24 @@ class ConflictOut(Strict):
     resolved_by = fields.String(allow_none=True)
 
 
+class JourneyProgressOut(Strict):
+    journey = fields.String(required=True)
+    contact_id = fields.Integer(metadata={"description": "The contact enrolled (this one, or an id merged into it)."})
+    status = fields.String(required=True, validate=validate.OneOf(["active", "exited", "completed"]))
+    round = fields.Integer(metadata={"description": "How many times the contact entered this journey."})
+    step = fields.Integer(metadata={"description": "The step it is at, from 1: the next one while active, the one it stopped "
+                                                   "before when exited, the last one when completed."})
+    steps = fields.Integer(allow_none=True, metadata={"description": "Steps in the journey (null: no longer configured)."})
+    steps_done = fields.Integer()
+    next_due_at = fields.DateTime(allow_none=True)
+    next_due_local = fields.String(allow_none=True, metadata={"description": "`MM-DD HH:MM` in `timezone`, as the UI shows it."})
+    timezone = fields.String(metadata={"description": "automation_settings.timezone (default Asia/Shanghai)."})
+    enrolled_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+    exit_reason = fields.String(allow_none=True)
+    automation_status = fields.String(allow_none=True, metadata={"description": "preview, live or paused."})
+
+
 class ContactOut(Strict):
     id = fields.Integer(required=True)
     display_name = fields.String(allow_none=True)
@@ -234,6 +252,8 @@ class ContactOut(Strict):
     links = fields.List(fields.Nested(LinkOut))
     merge_edges = fields.List(fields.Nested(EdgeOut))
     open_conflicts = fields.List(fields.Nested(ConflictOut))
+    journeys = fields.List(fields.Nested(JourneyProgressOut),
+                           metadata={"description": "Its SOP journeys (automations): the step it is at, the next one's time."})
 
 
 class EventOut(Strict):
@@ -371,3 +391,104 @@ class MeOut(Strict):
     token_id = fields.Integer()
     name = fields.String()
     role = fields.String()
+
+
+# -- automations ------------------------------------------------------------------------------
+class AutomationFiguresOut(Strict):
+    sent = fields.Integer(metadata={"description": "Writes delivered (or linked to an existing record)."})
+    pending = fields.Integer(metadata={"description": "Queued writes not delivered yet."})
+    held = fields.Integer(metadata={"description": "Writes held because their sink is in preview."})
+    failed = fields.Integer(metadata={"description": "Actions that could not be rendered, plus dead-lettered writes."})
+    discarded = fields.Integer()
+    capped = fields.Integer(metadata={"description": "Messages over the per-customer daily cap, not sent."})
+    preview = fields.Integer(metadata={"description": "Actions recorded while the automation was in preview."})
+    done = fields.Integer(metadata={"description": "Hub tags set, journey enrollments and exits."})
+
+
+class EnrollmentCountsOut(Strict):
+    active = fields.Integer()
+    exited = fields.Integer()
+    completed = fields.Integer()
+
+
+class AutomationOut(Strict):
+    name = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["rule", "journey"]))
+    status = fields.String(required=True, validate=validate.OneOf(["preview", "live", "paused"]))
+    approved_at = fields.DateTime(allow_none=True)
+    approved_by = fields.String(allow_none=True)
+    status_changed_at = fields.DateTime(allow_none=True)
+    trigger = fields.String(metadata={"description": "The rule's `on:` or the journey's `enroll:`, in words."})
+    description = fields.String()
+    source = fields.String(metadata={"description": "file:line of its definition."})
+    steps = fields.Integer(allow_none=True)
+    ledger = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "automation_actions per status: queued, done, preview, capped, failed."})
+    delivery = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                           metadata={"description": "The outbox rows of its writes per delivery state."})
+    actions = fields.Nested(AutomationFiguresOut)
+    enrollments = fields.Nested(EnrollmentCountsOut, allow_none=True)
+
+
+class ActionDefOut(Strict):
+    kind = fields.String(validate=validate.OneOf(["sink", "tag", "enroll", "exit", "transfer", "set"]))
+    target = fields.String()
+    template = fields.String(allow_none=True)
+    payload = fields.Dict(allow_none=True)
+    uses_mapping = fields.Boolean()
+
+
+class StepDefOut(Strict):
+    number = fields.Integer()
+    after_seconds = fields.Float()
+    after = fields.String(metadata={"description": "e.g. 2d, after enrollment."})
+    at = fields.String(allow_none=True, metadata={"description": "The send window, e.g. 10:00-20:00."})
+    actions = fields.List(fields.Nested(ActionDefOut))
+    waiting = fields.Integer(metadata={"description": "Active enrollments waiting for this step."})
+    due = fields.Integer(metadata={"description": "Of those, how many are due now."})
+
+
+class AutomationDefOut(Strict):
+    source = fields.String()
+    description = fields.String()
+    on = fields.String(metadata={"description": "A rule's trigger."})
+    actions = fields.List(fields.Nested(ActionDefOut), metadata={"description": "A rule's actions."})
+    enroll = fields.String(metadata={"description": "A journey's enroll trigger."})
+    exit = fields.List(fields.String())
+    steps = fields.List(fields.Nested(StepDefOut))
+
+
+class AutomationContactOut(Strict):
+    contact_id = fields.Integer(required=True)
+    display_name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True, metadata={"description": "Masked (138****8000)."})
+    status = fields.String(metadata={"description": "A journey's enrollment status, or a rule's last action's status."})
+    at = fields.DateTime(allow_none=True)
+    target = fields.String(metadata={"description": "A rule's last action."})
+    round = fields.Integer()
+    step = fields.Integer()
+    steps = fields.Integer()
+    steps_done = fields.Integer()
+    next_due_at = fields.DateTime(allow_none=True)
+    next_due_local = fields.String(allow_none=True)
+    enrolled_at = fields.DateTime(allow_none=True)
+    exit_reason = fields.String(allow_none=True)
+
+
+class AutomationActionOut(Strict):
+    id = fields.Integer(required=True)
+    contact_id = fields.Integer()
+    kind = fields.String()
+    target = fields.String()
+    status = fields.String()
+    delivery = fields.String(allow_none=True, metadata={"description": "The outbox row's state, for a write."})
+    payload = fields.Raw(allow_none=True)
+    detail = fields.String(allow_none=True)
+    created_at = fields.DateTime(allow_none=True)
+
+
+class AutomationDetailOut(AutomationOut):
+    definition = fields.Nested(AutomationDefOut)
+    timezone = fields.String()
+    contacts = fields.List(fields.Nested(AutomationContactOut), metadata={"description": "A sample: the latest contacts (masked)."})
+    recent_actions = fields.List(fields.Nested(AutomationActionOut))

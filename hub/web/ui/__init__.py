@@ -298,6 +298,9 @@ def _contact_page(contact_id: int, *, masked: bool):
         used = s.execute(select(Event.connector).where(Event.contact_id == view.id).distinct()).scalars().all()
         channels = sorted({channel_of(rt, c) for c in used})
         contact["groups"] = _groups(s, view.id, masked=masked)
+        from hub.web.automations import contact_journeys
+
+        contact["journeys"] = contact_journeys(rt, s, [view.id, *view.merged_ids], masked=masked)
         members = _member_names(s, contact, events)
     return render_template("contact.html", c=contact, events=events, next_cursor=page.next_cursor, channel=channel,
                            channels=channels, revealed=not masked, members=members)
@@ -699,3 +702,6 @@ def audit_log():
     from hub.web.ui.audit_text import describe
 
     return render_template("audit.html", entries=[(e, describe(e, t)) for e in entries])
+
+
+from hub.web.ui import automations as _automations  # noqa: E402,F401  (its routes on this blueprint)

@@ -271,3 +271,13 @@ def _merge_reasons() -> None:
 
 
 _merge_reasons()
+
+
+def _merge_automations() -> None:
+    from hub.web.ui.automation_text import MESSAGES as AUTOMATIONS
+
+    for lang, texts in AUTOMATIONS.items():
+        MESSAGES[lang].update(texts)
+
+
+_merge_automations()

@@ -1,0 +1,242 @@
+"""What the UI and the API show of automations — read-only, plain dicts.
+
+* :func:`overview` — every automation: kind, status, trigger, action and enrollment counts
+  (a handful of grouped queries for all of them at once);
+* :func:`detail` — one automation: its definition in plain terms, enrollments waiting and due
+  at each step, the action figures, a sample of contacts and the latest actions;
+* :func:`contact_journeys` — one contact's progress through each journey it entered.
+
+The figures come from ``automation_actions`` (the ledger: ``queued``, ``done``, ``preview``,
+``capped``, ``failed``), the delivery state of the outbox rows the ledger points to
+(``pending``, ``held``, ``sending``, ``delivered``, ``matched``, ``dead``, ``discarded``)
+and ``journey_enrollments``. Nothing here writes; masking is the web layer's business
+(:mod:`hub.web.pii`): names, phones and payloads are returned as stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from hub.automations.control import PREVIEW, statuses
+from hub.automations.spec import Action, Automation
+from hub.store.models import AutomationAction, AutomationState, Contact, Identity, JourneyEnrollment, OutboxRow
+from hub.store.types import utcnow
+from hub.store.upsert import column_in
+
+#: Ledger statuses and outbox delivery states, in the order they are shown.
+LEDGER = ("queued", "done", "preview", "capped", "failed")
+DELIVERY = ("pending", "held", "sending", "delivered", "matched", "dead", "discarded")
+ENROLLMENT = ("active", "exited", "completed")
+
+
+def duration_text(seconds: float) -> str:
+    """``172800`` → ``2d``, ``5400`` → ``1h30m``, ``0`` → ``0m`` (how ``after:`` is written)."""
+    seconds = int(round(seconds))
+    if seconds == 0:
+        return "0m"
+    out = ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            out += f"{seconds // size}{unit}"
+            seconds %= size
+    return out
+
+
+def action_dict(action: Action) -> dict[str, Any]:
+    """One configured action: what kind, where to, with which template or inline payload."""
+    assign = getattr(action, "assign", None)  # {set: {attribute: value}}
+    kind = ("sink" if action.sink else "enroll" if action.enroll else "exit" if action.leave
+            else "transfer" if getattr(action, "transfer", None) is not None else "set" if assign is not None else "tag")
+    payload = action.payload if assign is None else {str(assign[0]): assign[1]}
+    return {"kind": kind, "target": action.target, "template": action.template, "payload": payload,
+            "uses_mapping": action.uses_mapping}
+
+
+def definition(auto: Automation) -> dict[str, Any]:
+    """The automation as configured, in plain terms (the same words as ``hub automations show``)."""
+    out: dict[str, Any] = {"source": auto.source, "description": auto.description}
+    if auto.kind == "rule":
+        out["on"] = auto.on.describe() if auto.on is not None else ""
+        out["actions"] = [action_dict(a) for a in auto.actions]
+        return out
+    out["enroll"] = auto.enroll.describe() if auto.enroll is not None else ""
+    out["exit"] = [t.describe() for t in auto.exits]
+    out["steps"] = [{"number": i, "after_seconds": step.after, "after": duration_text(step.after),
+                     "at": str(step.window) if step.window is not None else None,
+                     "actions": [action_dict(a) for a in step.actions]}
+                    for i, step in enumerate(auto.steps, 1)]
+    return out
+
+
+def trigger_text(auto: Automation) -> str:
+    trigger = auto.on or auto.enroll
+    return trigger.describe() if trigger is not None else ""
+
+
+def figures(ledger: dict[str, int], delivery: dict[str, int]) -> dict[str, int]:
+    """The numbers an operator reads: ``sent`` (delivered, or linked to an existing record),
+    ``pending`` (queued, not out yet), ``held`` (its sink is in preview), ``failed`` (could
+    not be rendered, or dead-lettered), ``capped`` (over the daily cap, not sent),
+    ``preview`` (recorded while the automation was in preview), ``done`` (hub tags and
+    journey enrollments/exits, done at once)."""
+    return {
+        "sent": delivery.get("delivered", 0) + delivery.get("matched", 0),
+        "pending": delivery.get("pending", 0) + delivery.get("sending", 0),
+        "held": delivery.get("held", 0),
+        "failed": ledger.get("failed", 0) + delivery.get("dead", 0),
+        "discarded": delivery.get("discarded", 0),
+        "capped": ledger.get("capped", 0),
+        "preview": ledger.get("preview", 0),
+        "done": ledger.get("done", 0),
+    }
+
+
+def _grouped(session: Any, stmt: Any) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for name, key, n in session.execute(stmt):
+        out.setdefault(name, {})[key] = out.get(name, {}).get(key, 0) + n
+    return out
+
+
+def _counts(session: Any, names: list[str]) -> tuple[dict, dict, dict]:
+    """Ledger statuses, outbox delivery states and enrollment statuses per automation."""
+    if not names:
+        return {}, {}, {}
+    A, O, J = AutomationAction, OutboxRow, JourneyEnrollment
+    ledger = _grouped(session, select(A.automation, A.status, func.count()).where(column_in(session, A.automation, names))
+                      .group_by(A.automation, A.status))
+    delivery = _grouped(session, select(A.automation, O.status, func.count()).join(O, O.id == A.outbox_id)
+                        .where(column_in(session, A.automation, names)).group_by(A.automation, O.status))
+    enrolled = _grouped(session, select(J.journey, J.status, func.count()).where(column_in(session, J.journey, names))
+                        .group_by(J.journey, J.status))
+    return ledger, delivery, enrolled
+
+
+def _state(session: Any, names: list[str]) -> dict[str, AutomationState]:
+    if not names:
+        return {}
+    return {r.name: r for r in session.scalars(select(AutomationState).where(column_in(session, AutomationState.name, names)))}
+
+
+def _summary(auto: Automation, state: AutomationState | None, ledger: dict, delivery: dict, enrolled: dict) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": auto.name, "kind": auto.kind, "status": state.status if state is not None else PREVIEW,
+        "approved_at": state.approved_at if state is not None else None,
+        "approved_by": state.approved_by if state is not None else None,
+        "status_changed_at": state.updated_at if state is not None else None,
+        "trigger": trigger_text(auto), "description": auto.description, "source": auto.source,
+        "steps": len(auto.steps) if auto.kind == "journey" else None,
+        "ledger": {k: ledger.get(k, 0) for k in LEDGER if ledger.get(k)},
+        "delivery": {k: delivery.get(k, 0) for k in DELIVERY if delivery.get(k)},
+        "actions": figures(ledger, delivery),
+        "enrollments": {k: enrolled.get(k, 0) for k in ENROLLMENT} if auto.kind == "journey" else None,
+    }
+    return out
+
+
+def overview(runtime: Any, session: Any) -> list[dict[str, Any]]:
+    """Every configured automation with its status and counts, in config order."""
+    autos: dict[str, Automation] = runtime.config.automations.automations
+    names = list(autos)
+    ledger, delivery, enrolled = _counts(session, names)
+    state = _state(session, names)
+    return [_summary(a, state.get(n), ledger.get(n, {}), delivery.get(n, {}), enrolled.get(n, {})) for n, a in autos.items()]
+
+
+def _people(session: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """``id → {name, phone}`` (the first phone identity) for a page of contacts."""
+    if not ids:
+        return {}
+    out = {cid: {"display_name": name, "phone": None}
+           for cid, name in session.execute(select(Contact.id, Contact.display_name).where(column_in(session, Contact.id, ids)))}
+    for cid, value in session.execute(select(Identity.contact_id, Identity.value).where(
+            column_in(session, Identity.contact_id, ids), Identity.kind == "phone").order_by(Identity.id)):
+        if cid in out and out[cid]["phone"] is None:
+            out[cid]["phone"] = value
+    return out
+
+
+def detail(runtime: Any, session: Any, name: str, *, sample: int = 20, recent: int = 20,
+           now: datetime | None = None) -> dict[str, Any] | None:
+    """One automation: the summary of :func:`overview`, its definition, per step how many
+    active enrollments wait for it and how many of those are due, a sample of contacts
+    (a journey's latest enrollments; a rule's latest contacts acted on) and its latest actions.
+    None if no such automation is configured."""
+    auto = runtime.config.automations.automations.get(name)
+    if auto is None:
+        return None
+    now = now or utcnow()
+    ledger, delivery, enrolled = _counts(session, [name])
+    out = _summary(auto, _state(session, [name]).get(name), ledger.get(name, {}), delivery.get(name, {}), enrolled.get(name, {}))
+    out["definition"] = definition(auto)
+    J, A = JourneyEnrollment, AutomationAction
+    samples: list[dict[str, Any]] = []
+    if auto.kind == "journey":
+        waiting = {i: {"waiting": 0, "due": 0} for i in range(len(auto.steps))}
+        for step, n, due in session.execute(
+            select(J.step, func.count(), func.sum(case((J.next_due_at <= now, 1), else_=0)))
+            .where(J.journey == name, J.status == "active").group_by(J.step)
+        ):
+            waiting[step] = {"waiting": n, "due": int(due or 0)}
+        for i, step in enumerate(out["definition"]["steps"]):
+            step.update(waiting.get(i, {"waiting": 0, "due": 0}))
+        rows = session.execute(select(J).where(J.journey == name).order_by(J.updated_at.desc(), J.id.desc()).limit(sample)).scalars().all()
+        total = len(auto.steps)
+        for r in rows:
+            samples.append({"contact_id": r.contact_id, "status": r.status, "round": r.round, "step": _step_number(r, total),
+                            "steps": total, "steps_done": min(r.step, total), "next_due_at": r.next_due_at,
+                            "enrolled_at": r.enrolled_at, "exit_reason": r.exit_reason, "at": r.updated_at})
+    else:
+        latest = (select(A.contact_id, func.max(A.id).label("last")).where(A.automation == name)
+                  .group_by(A.contact_id).order_by(func.max(A.id).desc()).limit(sample)).subquery()
+        for r in session.execute(select(A).join(latest, A.id == latest.c.last).order_by(A.id.desc())).scalars():
+            samples.append({"contact_id": r.contact_id, "status": r.status, "target": r.target, "at": r.created_at})
+    people = _people(session, sorted({s["contact_id"] for s in samples}))
+    for s in samples:
+        s.update(people.get(s["contact_id"], {"display_name": None, "phone": None}))
+    out["contacts"] = samples
+    actions = []
+    for a, delivered in session.execute(
+        select(A, OutboxRow.status).outerjoin(OutboxRow, OutboxRow.id == A.outbox_id).where(A.automation == name)
+        .order_by(A.id.desc()).limit(recent)
+    ):
+        actions.append({"id": a.id, "contact_id": a.contact_id, "kind": a.kind, "target": a.target, "status": a.status,
+                        "delivery": delivered, "payload": a.payload, "detail": a.detail, "created_at": a.created_at})
+    out["recent_actions"] = actions
+    return out
+
+
+def _step_number(row: Any, total: int) -> int:
+    """The step the enrollment is at, 1-based: the next one to run while active, the one
+    it stopped before when exited, the last one when completed."""
+    return max(1, min(row.step + 1, total)) if total else 0
+
+
+def contact_journeys(runtime: Any, session: Any, contact_ids: list[int]) -> list[dict[str, Any]]:
+    """Every journey enrollment of these contacts (a contact and the ids merged into it),
+    active ones first: the step it is at of how many, when the next one is due, and how it
+    ended. A journey no longer in the config is shown with ``steps`` None."""
+    if not contact_ids:
+        return []
+    journeys = runtime.config.automations.journeys()
+    state = dict(statuses(session)) if journeys else {}
+    J = JourneyEnrollment
+    rows = session.execute(select(J).where(column_in(session, J.contact_id, contact_ids))
+                           .order_by(J.status != "active", J.updated_at.desc(), J.id)).scalars().all()
+    out = []
+    for r in rows:
+        auto = journeys.get(r.journey)
+        total = len(auto.steps) if auto is not None else None
+        out.append({
+            "journey": r.journey, "contact_id": r.contact_id, "status": r.status, "round": r.round,
+            "step": _step_number(r, total) if total else r.step + 1, "steps": total,
+            "steps_done": min(r.step, total) if total is not None else r.step,
+            "next_due_at": r.next_due_at if r.status == "active" else None,
+            "enrolled_at": r.enrolled_at, "ended_at": r.updated_at if r.status != "active" else None,
+            "exit_reason": r.exit_reason,
+            "automation_status": state.get(r.journey, PREVIEW) if auto is not None else None,
+        })
+    return out

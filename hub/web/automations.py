@@ -1,0 +1,67 @@
+"""Automations as the API and the UI show them: :mod:`hub.automations.views` figures, with
+personal data masked (:mod:`hub.web.pii`) and journey times in the automations' time zone
+(``automation_settings.timezone``, default Asia/Shanghai) — one shape for both, so the same
+role sees the same thing in either."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hub.web.pii import mask_identity, mask_value
+
+
+def local_time(runtime: Any, value: datetime | None) -> str | None:
+    """``12-05 10:00`` in the automations' time zone (how the progress bar reads)."""
+    if value is None:
+        return None
+    return value.astimezone(runtime.config.automations.tz).strftime("%m-%d %H:%M")
+
+
+def _who(item: dict[str, Any], masked: bool) -> dict[str, Any]:
+    if masked:
+        item["display_name"] = mask_value(item.get("display_name"))
+        item["phone"] = mask_identity("phone", item["phone"]) if item.get("phone") else None
+    return item
+
+
+def automation_list(runtime: Any, session: Any) -> list[dict[str, Any]]:
+    from hub.automations.views import overview
+
+    return overview(runtime, session)
+
+
+def automation_detail(runtime: Any, session: Any, name: str, *, masked: bool = True) -> dict[str, Any] | None:
+    """One automation's page: definition, figures, contacts (masked) and latest actions
+    (payloads and reasons masked: a message text or a remark may carry a number)."""
+    from hub.automations.views import detail
+
+    found = detail(runtime, session, name)
+    if found is None:
+        return None
+    found["timezone"] = runtime.config.automations.timezone
+    for c in found["contacts"]:
+        _who(c, masked)
+        if "next_due_at" in c:
+            c["next_due_local"] = local_time(runtime, c["next_due_at"]) if c["status"] == "active" else None
+        if masked and c.get("exit_reason"):
+            c["exit_reason"] = mask_value(c["exit_reason"])
+    if masked:
+        for a in found["recent_actions"]:
+            a["payload"] = mask_value(a["payload"])
+            a["detail"] = mask_value(a["detail"])
+    return found
+
+
+def contact_journeys(runtime: Any, session: Any, contact_ids: list[int], *, masked: bool = True) -> list[dict[str, Any]]:
+    """The journeys of a contact (with the ids merged into it): the step it is at of how
+    many, the next step's time in the automations' time zone, how it ended."""
+    from hub.automations.views import contact_journeys as journeys
+
+    out = journeys(runtime, session, contact_ids)
+    for j in out:
+        j["next_due_local"] = local_time(runtime, j["next_due_at"])
+        j["timezone"] = runtime.config.automations.timezone
+        if masked and j["exit_reason"]:
+            j["exit_reason"] = mask_value(j["exit_reason"])
+    return out

@@ -3,6 +3,7 @@
 * :mod:`hub.demo.crm` — the sample CRM (SQLite, ~1,000 Chinese customers with tiers);
 * :mod:`hub.demo.control` — HTTP client for the sandboxes' control endpoint;
 * :mod:`hub.demo.script` — the day, step by step, and the check of its result;
+* :mod:`hub.demo.automations` — the day's automation steps (approve, keyword tag, SOP);
 * :mod:`hub.demo.jobs` — a tiny job proving a worker consumes the queue.
 
 :func:`play` runs the script and prints the sample customer's history; the processes it

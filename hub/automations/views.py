@@ -188,6 +188,7 @@ def detail(runtime: Any, session: Any, name: str, *, sample: int = 20, recent: i
         for r in rows:
             samples.append({"contact_id": r.contact_id, "status": r.status, "round": r.round, "step": _step_number(r, total),
                             "steps": total, "steps_done": min(r.step, total), "next_due_at": r.next_due_at,
+                            "next_at": next_run(runtime, auto, r),
                             "enrolled_at": r.enrolled_at, "exit_reason": r.exit_reason, "at": r.updated_at})
     else:
         latest = (select(A.contact_id, func.max(A.id).label("last")).where(A.automation == name)
@@ -205,8 +206,27 @@ def detail(runtime: Any, session: Any, name: str, *, sample: int = 20, recent: i
     ):
         actions.append({"id": a.id, "contact_id": a.contact_id, "kind": a.kind, "target": a.target, "status": a.status,
                         "delivery": delivered, "payload": a.payload, "detail": a.detail, "created_at": a.created_at})
+    names = _people(session, sorted({a["contact_id"] for a in actions} - set(people)))
+    names.update(people)
+    for a in actions:
+        a.update(names.get(a["contact_id"], {"display_name": None, "phone": None}))
     out["recent_actions"] = actions
     return out
+
+
+def next_run(runtime: Any, auto: Automation | None, row: Any) -> datetime | None:
+    """When the enrollment's next step may run: its due time, moved to the start of the
+    step's send window (its ``at:``, or ``automation_settings.send_window`` for a message
+    step) when it falls outside — what the journey engine will do. (The daily cap may move it
+    a day further; that depends on the other messages the contact gets that day.)"""
+    if row.status != "active" or row.next_due_at is None or auto is None or row.step >= len(auto.steps):
+        return row.next_due_at if row.status == "active" else None
+    from hub.automations.actions import is_message
+
+    step = auto.steps[row.step]
+    settings = runtime.config.automations
+    window = step.window or (settings.send_window if any(is_message(runtime, a) for a in step.actions) else None)
+    return window.next_open(row.next_due_at) if window is not None else row.next_due_at
 
 
 def _step_number(row: Any, total: int) -> int:
@@ -234,7 +254,7 @@ def contact_journeys(runtime: Any, session: Any, contact_ids: list[int]) -> list
             "journey": r.journey, "contact_id": r.contact_id, "status": r.status, "round": r.round,
             "step": _step_number(r, total) if total else r.step + 1, "steps": total,
             "steps_done": min(r.step, total) if total is not None else r.step,
-            "next_due_at": r.next_due_at if r.status == "active" else None,
+            "next_due_at": r.next_due_at if r.status == "active" else None, "next_at": next_run(runtime, auto, r),
             "enrolled_at": r.enrolled_at, "ended_at": r.updated_at if r.status != "active" else None,
             "exit_reason": r.exit_reason,
             "automation_status": state.get(r.journey, PREVIEW) if auto is not None else None,

@@ -42,12 +42,13 @@ def automation_detail(runtime: Any, session: Any, name: str, *, masked: bool = T
     found["timezone"] = runtime.config.automations.timezone
     for c in found["contacts"]:
         _who(c, masked)
-        if "next_due_at" in c:
-            c["next_due_local"] = local_time(runtime, c["next_due_at"]) if c["status"] == "active" else None
+        if "next_at" in c:
+            c["next_due_local"] = local_time(runtime, c["next_at"]) if c["status"] == "active" else None
         if masked and c.get("exit_reason"):
             c["exit_reason"] = mask_value(c["exit_reason"])
-    if masked:
-        for a in found["recent_actions"]:
+    for a in found["recent_actions"]:
+        _who(a, masked)
+        if masked:
             a["payload"] = mask_value(a["payload"])
             a["detail"] = mask_value(a["detail"])
     return found
@@ -55,12 +56,13 @@ def automation_detail(runtime: Any, session: Any, name: str, *, masked: bool = T
 
 def contact_journeys(runtime: Any, session: Any, contact_ids: list[int], *, masked: bool = True) -> list[dict[str, Any]]:
     """The journeys of a contact (with the ids merged into it): the step it is at of how
-    many, the next step's time in the automations' time zone, how it ended."""
+    many, when the next step runs (``next_at``: its due time within its send window) in the
+    automations' time zone, how it ended."""
     from hub.automations.views import contact_journeys as journeys
 
     out = journeys(runtime, session, contact_ids)
     for j in out:
-        j["next_due_local"] = local_time(runtime, j["next_due_at"])
+        j["next_due_local"] = local_time(runtime, j["next_at"])
         j["timezone"] = runtime.config.automations.timezone
         if masked and j["exit_reason"]:
             j["exit_reason"] = mask_value(j["exit_reason"])

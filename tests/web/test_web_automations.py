@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from itertools import count
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -228,8 +229,17 @@ def ui_client(app, token):
     return client
 
 
-def local(hub, when: datetime) -> str:
-    return when.astimezone(hub.runtime.config.automations.tz).strftime("%m-%d %H:%M")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def shown(hub, crm_id: int, tz=SHANGHAI) -> str:
+    """How the page shows the contact's next step: its due time, moved to 10:00 (Shanghai)
+    when that step's send window (10:00-20:00, step 2 only) is closed; ``MM-DD HH:MM`` in ``tz``."""
+    e = hub.enrollment(crm_id)
+    at = e.next_due_at.astimezone(SHANGHAI)
+    if e.step == 1 and not 10 <= at.hour < 20:
+        at = (at if at.hour < 10 else at + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    return at.astimezone(tz).strftime("%m-%d %H:%M")
 
 
 # -- the API ----------------------------------------------------------------------------------
@@ -268,7 +278,7 @@ def test_one_automation_counts_enrollments_per_step_and_samples_contacts_masked(
     assert set(people) == {auto_hub.contacts[i] for i in (1, 2, 3, 4)}
     li = people[auto_hub.contacts[1]]
     assert (li["status"], li["step"], li["steps"], li["steps_done"]) == ("active", 2, 3, 1)
-    assert li["next_due_local"] == local(auto_hub, auto_hub.enrollment(1).next_due_at)
+    assert li["next_due_local"] == shown(auto_hub, 1)
     assert li["display_name"] == "李先生" and li["phone"] == "138****8001"
     wang = people[auto_hub.contacts[2]]
     assert (wang["status"], wang["step"], wang["exit_reason"], wang["next_due_local"]) == ("exited", 2, "chat_message (event:crm:m-wang-1)", None)
@@ -325,10 +335,11 @@ def test_the_contact_api_gives_its_journeys(app, tokens, auto_hub):
     li = api(app, tokens["support"], "GET", f"/contacts/{auto_hub.contacts[1]}").get_json()
     (j,) = li["journeys"]
     e = auto_hub.enrollment(1)
+    assert datetime.fromisoformat(j["next_at"]) >= e.next_due_at
     assert {k: j[k] for k in ("journey", "status", "step", "steps", "steps_done", "automation_status", "timezone")} == {
         "journey": "trial_sop", "status": "active", "step": 2, "steps": 3, "steps_done": 1, "automation_status": "live",
         "timezone": "Asia/Shanghai"}
-    assert j["next_due_local"] == local(auto_hub, e.next_due_at)
+    assert j["next_due_local"] == shown(auto_hub, 1)
     assert datetime.fromisoformat(j["next_due_at"]) == e.next_due_at
     (wang,) = api(app, tokens["support"], "GET", f"/contacts/{auto_hub.contacts[2]}").get_json()["journeys"]
     assert (wang["status"], wang["next_due_at"], wang["exit_reason"]) == ("exited", None, "chat_message (event:crm:m-wang-1)")
@@ -340,10 +351,10 @@ def test_the_contact_api_gives_its_journeys(app, tokens, auto_hub):
 
 
 def test_journey_times_follow_the_configured_time_zone(app, tokens, auto_hub):
-    e = auto_hub.enrollment(1)
     auto_hub.runtime.config.automations.timezone = "UTC"
     (j,) = api(app, tokens["support"], "GET", f"/contacts/{auto_hub.contacts[1]}").get_json()["journeys"]
-    assert (j["timezone"], j["next_due_local"]) == ("UTC", e.next_due_at.astimezone(timezone.utc).strftime("%m-%d %H:%M"))
+    assert (j["timezone"], j["next_due_local"]) == ("UTC", shown(auto_hub, 1, tz=timezone.utc))
+    assert j["next_due_local"] != shown(auto_hub, 1)
 
 
 def test_the_openapi_document_describes_the_automation_operations(app, tokens):
@@ -376,7 +387,7 @@ def test_the_automation_page_shows_steps_counts_contacts_and_buttons_by_role(app
     assert re.search(r'data-fig="sent" class=""><dt>已送达</dt><dd>3</dd>', html)
     assert "138****8001" in html and "13800138001" not in html
     assert f'href="/contacts/{auto_hub.contacts[1]}"' in html
-    assert "步骤 2/3，下一步 " + local(auto_hub, auto_hub.enrollment(1).next_due_at) in html
+    assert "步骤 2/3，下一步 " + shown(auto_hub, 1) in html
     assert "data-switch" not in html  # support: no buttons
     operator = ui_client(app, tokens["operator"]).get("/automations/purchase_thanks").get_data(as_text=True)
     assert 'data-switch="pause"' in operator and 'data-switch="approve"' not in operator
@@ -404,7 +415,7 @@ def test_ui_switches_need_the_role_and_the_csrf_token(app, tokens, auto_hub):
 def test_the_contact_page_shows_journey_progress_and_labels_automation_entries(app, tokens, auto_hub):
     client = ui_client(app, tokens["support"])
     li = client.get(f"/contacts/{auto_hub.contacts[1]}").get_data(as_text=True)
-    due = local(auto_hub, auto_hub.enrollment(1).next_due_at)
+    due = shown(auto_hub, 1)
     assert re.search(r'data-section="journeys".*<b>trial_sop</b> <span data-progress-text>步骤 2/3，下一步 ' + re.escape(due), li, re.S)
     assert 'data-by-automation="trial_sop" href="/automations/trial_sop"' in li  # step 1's write and the enrollment
     wang = client.get(f"/contacts/{auto_hub.contacts[2]}").get_data(as_text=True)

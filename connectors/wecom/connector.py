@@ -29,6 +29,7 @@ from connectors.wecom.archive.keys import KeyError_, KeyRing
 from connectors.wecom.archive.stream import ChatMessagesStream
 from connectors.wecom.bridge import UnionidBridgeSink
 from connectors.wecom.groups import GroupChatsStream
+from connectors.wecom.handover import WeComHandOver
 from connectors.wecom.members import UnassignedStream
 from connectors.wecom.messages import MessageResultsStream, MessagesSink, WelcomeSink
 
@@ -65,6 +66,8 @@ class WeComConnector(Connector):
         "unionid_bridge": UnionidBridgeSink,
     }
     webhook = WeComWebhook
+    #: The departure hand-over's connector side (hub.automations.departure).
+    handover = WeComHandOver
     #: Defaults; an instance's own (configurable) limits are on ``self.rate_limits``.
     rate_limits = rate_limits_for({})
     sandbox = WeComSandbox

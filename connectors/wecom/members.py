@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator
 
-from hub.connector import ConnectorError, PermanentError, ReadBatch, Record
+from hub.connector import ConnectorError, PermanentError, ReadBatch, Record, inputs
 
 from connectors.wecom.scan import ChangeDetectingScan, Page, ScanContext
 from connectors.wecom.streams import MEMBER_UNREADABLE, _ScanStream, relation_id, split_relation_id
@@ -68,7 +68,9 @@ class MemberDirectory:
             except ConnectorError:
                 return entry  # a name is decoration: never fail a read for it
             else:
-                entry = {"name": member.get("name") or entry.get("name") or "", "departed": False, "checked_at": int(time.time())}
+                leaders = member["direct_leader"] if "direct_leader" in member else entry.get("direct_leader")
+                entry = {"name": member.get("name") or entry.get("name") or "", "departed": False, "checked_at": int(time.time()),
+                         **({"direct_leader": list(leaders)} if leaders is not None else {})}
                 self.connector.state.set(self._key(userid), entry)
         self._cache[userid] = entry
         return entry
@@ -76,11 +78,20 @@ class MemberDirectory:
     def name(self, userid: str | None) -> str | None:
         return self.entry(userid or "").get("name") or None
 
-    def remember(self, userid: str, *, name: str | None = None, departed: bool | None = None) -> dict[str, Any]:
+    def entry_stored(self, userid: str) -> dict[str, Any]:
+        """What the directory holds for ``userid``, without asking WeCom."""
+        if userid in self._cache:
+            return self._cache[userid]
+        return self.connector.state.get(self._key(userid)) or {}
+
+    def remember(self, userid: str, *, name: str | None = None, departed: bool | None = None,
+                 leaders: list[str] | None = None) -> dict[str, Any]:
         entry = dict(self.connector.state.get(self._key(userid)) or {})
         if name:
             entry["name"] = name
             entry["checked_at"] = int(time.time())
+        if leaders is not None:  # direct_leader: kept for the hand-over after the member left
+            entry["direct_leader"] = [str(u) for u in leaders if u]
         if departed is not None:
             entry["departed"] = departed
             if departed:
@@ -91,19 +102,26 @@ class MemberDirectory:
 
 
 def change_contact(connector: "WeComConnector", event: dict[str, str]) -> list[tuple[str, Record]]:
-    """A ``change_contact`` member callback: update the directory. No records — members
-    are not customers; the customers a departed member leaves behind arrive through
-    ``unassigned``."""
+    """A ``change_contact`` member callback: update the directory (name, ``DirectLeader``
+    when WeCom still sends it, departed). A ``delete_user`` is also a ``follow_users``
+    record carrying the departure: its mapping signals the hub's departure hand-over
+    (``departed_member``); the member's customers themselves arrive through ``unassigned``."""
     change, userid = event.get("ChangeType", ""), event.get("UserID", "")
     if not userid or change not in ("create_user", "update_user", "delete_user"):
         return []
     directory = MemberDirectory(connector)
     if change == "delete_user":
         directory.remember(userid, departed=True)
-    else:
-        if event.get("NewUserID"):  # a changed userid (update_user)
-            directory.remember(event["NewUserID"], name=event.get("Name") or directory.name(userid), departed=False)
-        directory.remember(userid, name=event.get("Name") or None, departed=False)
+        created = event.get("CreateTime", "")
+        seconds = inputs.parse_epoch(created, "CreateTime") if created else None
+        record = Record(native_id=userid, data={"userid": userid, "event": {"change_type": change, "create_time": seconds}},
+                        updated_at=datetime.fromtimestamp(seconds, timezone.utc) if seconds is not None else None, deleted=True,
+                        dedupe_key=f"wecom:{event.get('FromUserName', '')}:{created}:{change}:{userid}")
+        return [("follow_users", record)]
+    leaders = [u.strip() for u in event["DirectLeader"].split(",") if u.strip()] if "DirectLeader" in event else None
+    if event.get("NewUserID"):  # a changed userid (update_user)
+        directory.remember(event["NewUserID"], name=event.get("Name") or directory.name(userid), departed=False, leaders=leaders)
+    directory.remember(userid, name=event.get("Name") or None, departed=False, leaders=leaders)
     return []
 
 

@@ -163,9 +163,13 @@ class FollowUsersStream(_ScanStream):
             if exc.code not in MEMBER_UNREADABLE:
                 raise
         else:
-            for key in ("name", "alias", "department", "position", "status", "main_department"):
+            for key in ("name", "alias", "department", "position", "status", "main_department", "direct_leader"):
                 if key in member:
                     data[key] = member[key]
+            if "direct_leader" in member:  # kept for the departure hand-over (connectors.wecom.handover)
+                from connectors.wecom.members import MemberDirectory
+
+                MemberDirectory(self.wecom).remember(userid, leaders=list(member["direct_leader"] or []))
             if member.get("name") and (self.wecom.state.get(f"member:{userid}") or {}).get("name") != member["name"]:
                 from connectors.wecom.members import MemberDirectory  # a renamed member: the directory follows
 

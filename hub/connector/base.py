@@ -179,6 +179,9 @@ class Connector:
     rate_limits: ClassVar[tuple[RateLimit, ...]] = ()
     #: A :class:`hub.connector.sandbox.Sandbox` subclass imitating the remote API.
     sandbox: ClassVar[type[Sandbox] | None] = None
+    #: Optional: a :class:`hub.connector.handover.HandOver` subclass, when the connector can
+    #: hand a departed member's customers to another member (docs/automations.md).
+    handover: ClassVar[type[Any] | None] = None
 
     def __init__(
         self,

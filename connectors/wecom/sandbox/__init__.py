@@ -105,7 +105,8 @@ class WeComSandbox(Sandbox):
     # -- seed data ------------------------------------------------------------------------
     def _seed(self) -> None:
         for userid, name, dept, position, follows in sample.MEMBERS:
-            self.members[userid] = {"userid": userid, "name": name, "department": dept, "position": position, "status": 1 if follows else 5}
+            self.members[userid] = {"userid": userid, "name": name, "department": dept, "position": position, "status": 1 if follows else 5,
+                                    "direct_leader": list(sample.LEADERS.get(userid, []))}
             if follows:
                 self.follow_users.append(userid)
         for group_name, tags in sample.TAG_GROUPS:
@@ -193,7 +194,8 @@ class WeComSandbox(Sandbox):
             ids = []
             for _ in range(count):
                 userid = f"sales{len(self.members):03d}"
-                self.members[userid] = {"userid": userid, "name": f"销售{len(self.members):03d}号", "department": [2], "position": "销售顾问", "status": 1}
+                self.members[userid] = {"userid": userid, "name": f"销售{len(self.members):03d}号", "department": [2], "position": "销售顾问", "status": 1,
+                                        "direct_leader": ["zhangsan"]}
                 self.follow_users.append(userid)
                 ids.append(userid)
             return ids

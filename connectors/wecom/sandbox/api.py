@@ -125,7 +125,7 @@ def build_blueprint(sb: "WeComSandbox") -> Blueprint:
         except Fail as exc:
             return wx_error(exc.code, exc.detail)
 
-    GETS = {"externalcontact/get_follow_user_list", "externalcontact/list", "externalcontact/get", "user/get"}
+    GETS = {"externalcontact/get_follow_user_list", "externalcontact/list", "externalcontact/get", "user/get", "user/simplelist"}
 
     # -- members and customers ------------------------------------------------------------
     @route("externalcontact/get_follow_user_list")
@@ -138,6 +138,19 @@ def build_blueprint(sb: "WeComSandbox") -> Blueprint:
         if member is None:
             raise Fail(60111)
         return ok(**member)
+
+    @route("user/simplelist")
+    def user_simplelist(data):
+        """获取部门成员 (doc 90200): members of ``department_id`` (with ``fetch_child=1`` of
+        the root department 1: everyone); a member who left is no longer listed."""
+        try:
+            department = int(data.get("department_id") or "")
+        except ValueError:
+            raise Fail(40058, "department_id") from None
+        everyone = department == 1 and str(data.get("fetch_child") or "0") == "1"
+        users = [{"userid": m["userid"], "name": m["name"], "department": m["department"]} for m in sb.members.values()
+                 if m.get("status") != 5 and (everyone or department in m["department"])]
+        return ok(userlist=users)
 
     @route("externalcontact/list")
     def contact_list(data):

@@ -11,6 +11,9 @@ MEMBERS = [
     ("zhaoliu", "赵六", [2], "销售顾问（已离职）", False),
 ]
 
+#: direct_leader (user/get, doc 90196): each member's managers, most direct first.
+LEADERS = {"lisi": ["zhangsan"], "zhaoliu": ["zhangsan"], "sunqi": ["wangwu"]}
+
 CUSTOMER_NAMES = [
     "陈静", "刘洋", "王芳", "李娜", "杨磊", "赵敏", "黄晓明", "周杰", "吴婷", "徐丽",
     "孙浩", "马超", "朱琳", "胡军", "郭靖", "何欢", "林峰", "罗娟", "高翔", "梁晨",

@@ -57,6 +57,10 @@ def _matches(session: Any, trigger: Trigger, limit: int) -> list[tuple[int, str,
 
 def dry_run(runtime: Any, auto: Automation, *, limit: int = 20) -> list[Would]:
     """Up to ``limit`` contacts the automation would act on now, with rendered actions."""
+    if auto.on is not None and auto.on.member is not None:  # a departure (hub.automations.departure)
+        from hub.automations.departure import dry_run as departure_dry_run
+
+        return departure_dry_run(runtime, auto, limit=limit)
     trigger = auto.on or auto.enroll
     found: list[Would] = []
     session = runtime.db.sessionmaker()

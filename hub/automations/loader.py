@@ -31,10 +31,8 @@ SETTINGS_KEYS = ("daily_messages", "timezone", "send_window", "dir")
 FILE_KEYS = ("automations", "templates")
 #: Parts of the issue not built yet: named so a config using them fails clearly, not silently.
 NOT_YET = {
-    "member": "member triggers (departure hand-over) are not built yet",
     "schedule": "schedule (cron) triggers are not built yet",
     "cron": "schedule (cron) triggers are not built yet",
-    "transfer_customers": "transfer_customers (departure hand-over) is not built yet",
 }
 
 
@@ -182,9 +180,10 @@ def _automation(col: Any, base: tuple, name: str, raw: Any, connectors: dict, ou
                     last = max(last, step.after)
                     auto.steps.append(step)
     else:
-        if "member" in raw.get("on", {}) if isinstance(raw.get("on"), dict) else False:
-            col.add(base + ("on", "member"), NOT_YET["member"])
-            return None
+        if isinstance(raw.get("on"), dict) and "member" in raw["on"]:  # a departure (hub.automations.departure)
+            from hub.automations.departure import parse_rule
+
+            return parse_rule(col, base, raw, connectors, auto, errors)
         for key in ("on", "do"):
             if key not in raw:
                 col.add(base, f"a rule needs {key}:")
@@ -214,6 +213,9 @@ def _trigger(col: Any, path: tuple, raw: Any) -> Trigger | None:
         if key in NOT_YET:
             col.add(path + (key,), NOT_YET[key])
             return None
+    if "member" in raw:
+        col.add(path + ("member",), "a member trigger starts a departure rule: on: {member: left} with do: {transfer_customers: …}")
+        return None
     _unknown(col, path, raw, TRIGGER_KEYS)
     if "attribute" in raw:
         extra = [k for k in raw if k not in ("attribute", "becomes", "changes")]
@@ -286,6 +288,9 @@ def _actions(col: Any, path: tuple, raw: Any, connectors: dict, out: AutomationS
         for key in item:
             if key in NOT_YET:
                 col.add(here + (key,), NOT_YET[key])
+        if "transfer_customers" in item:
+            col.add(here + ("transfer_customers",), "transfer_customers is the action of a departure rule (on: {member: left})")
+            continue
         _unknown(col, here, {k: v for k, v in item.items() if k not in NOT_YET}, ACTION_KEYS)
         if "tag" in item:
             if not isinstance(item["tag"], str) or not item["tag"].strip():

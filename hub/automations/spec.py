@@ -68,6 +68,9 @@ class Trigger:
     #: The mapping condition language, applied to ``{kind, summary, data, connector}``.
     condition: Callable[[Any, Any], bool] | None = None
     text: TextMatch | None = None
+    #: ``{member: left}``: a member's departure (:mod:`hub.automations.departure`), never a
+    #: processed record's change.
+    member: str | None = None
 
     @property
     def on_attribute(self) -> bool:
@@ -96,6 +99,8 @@ class Trigger:
         return {"match": found[0], "keyword": found[1]}
 
     def describe(self) -> str:
+        if self.member is not None:
+            return f"member {self.member}"
         if self.attribute is not None:
             return f"{self.attribute} → {self.becomes}" if self.becomes is not ANY else f"{self.attribute} changes"
         out = "event " + "|".join(self.events)
@@ -123,9 +128,14 @@ class Action:
     #: enrollment in, another automation that is a journey.
     enroll: str | None = None
     leave: str | None = None
+    #: ``{transfer_customers: {to: …, fallback: …}}``: a
+    #: :class:`hub.automations.departure.Transfer` (departure rules only).
+    transfer: Any = None
 
     @property
     def target(self) -> str:
+        if self.transfer is not None:
+            return "transfer_customers"
         if self.sink is not None:
             return f"{self.sink[0]}.{self.sink[1]}"
         if self.enroll is not None:

@@ -80,6 +80,11 @@ def show(ctx: click.Context, name: str, limit: int) -> None:
     if auto.kind == "rule":
         click.echo(f"  on: {auto.on.describe()}")  # type: ignore[union-attr]
         click.echo(f"  do: {', '.join(a.target for a in auto.actions)}")
+        if auto.on.member is not None:  # type: ignore[union-attr]
+            from hub.automations.departure import describe
+
+            for line in describe(runtime, auto):
+                click.echo(f"  {line}")
     else:
         click.echo(f"  enroll: {auto.enroll.describe()}")  # type: ignore[union-attr]
         if auto.exits:

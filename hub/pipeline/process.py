@@ -268,6 +268,10 @@ def _apply(session, runtime, items: list[tuple[Any, ApplyItem]], outcome: Proces
             change.names.add("tags")
         if result.created or result.merged_ids:
             change.names.add("identities")
+    if runtime.config.automations:  # departures signal members, not contacts (hub.automations.departure)
+        from hub.automations.departure import signal
+
+        signal(session, runtime, items)
     if not changed:
         return
     # Lock before reading: of two workers changing one contact, the later renders both.

@@ -69,6 +69,10 @@ def tick(runtime) -> list[tuple[str, str]]:
         from hub.automations.jobs import journeys_job
 
         enqueue(runtime.redis, journeys_job, job_id="journeys")
+    if any(a.on is not None and a.on.member for a in runtime.config.automations.automations.values()):
+        from hub.automations.departure import departures_job  # departures (SQL rows): hand-overs, transfer results
+
+        enqueue(runtime.redis, departures_job, job_id="departures")
     from hub.pipeline.runs import flush_webhook_tallies
 
     flush_webhook_tallies(runtime)  # the webhook door's counters → runs

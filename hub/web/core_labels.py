@@ -19,6 +19,14 @@ def register_core_labels(register: Callable[..., None]) -> None:
     register("event", "automation", {"zh-CN": "自动化", "en": "Automation"})
     register("channel", "automation", {"zh-CN": "自动化", "en": "Automation"}, icon="M13 2 4 14h7l-1 8 9-12h-7l1-8Z")
     register("field", "automation", {"zh-CN": "自动化", "en": "Automation"})
+    # the departure hand-over (hub.automations.departure): one entry per customer and state
+    register("field", "departed_member", {"zh-CN": "离职成员", "en": "Departed member"}, format="member")
+    register("field", "takeover", {"zh-CN": "接替成员", "en": "Taking over"}, format="member")
+    register("field", "transfer_status", {"zh-CN": "转接状态", "en": "Transfer"}, values={
+        state: {"zh-CN": zh, "en": en} for state, zh, en in (
+            ("queued", "待发送", "Queued"), ("waiting", "等待接替", "Waiting for takeover"), ("done", "已接替", "Taken over"),
+            ("refused", "客户拒绝", "Refused by the customer"), ("limit", "接替成员客户已满", "Takeover at its customer limit"),
+            ("failed", "失败", "Failed"))})
     for key, zh, en in (("attribute", "属性", "Attribute"), ("old", "原值", "Old value"), ("new", "新值", "New value"),
                         ("source", "来源", "Changed in"), ("destination", "目标系统", "Destination"), ("sink", "写入项", "Sink"),
                         ("outbox_id", "写入编号", "Write no."), ("origin", "起因", "Caused by"),

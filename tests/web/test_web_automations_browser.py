@@ -74,6 +74,7 @@ def test_admin_reads_a_journeys_page_advances_a_step_and_approves_a_rule(live_se
 
 def test_the_contact_page_shows_each_journeys_progress_and_the_automation_entries(live_server, tokens, page, shoot, auto_hub):
     sign_in(page, live_server, tokens["support"])
+    assert page.locator(".nav a").all_inner_texts() == ["客户搜索"]  # no ops menu; the pages are linked from the timeline
     page.goto(f"{live_server}/automations/trial_sop")
     assert page.locator("button[data-switch]").count() == 0  # support reads, never switches
     page.locator(f"section[data-section=contacts] tr[data-contact='{auto_hub.contacts[1]}'] a").click()

@@ -21,6 +21,14 @@ def _runtime():
     return get_runtime()
 
 
+@bp.app_context_processor
+def _automation_globals() -> dict:
+    """``has_automations()``: the menu links the automations page (for operators and admins)
+    only when the config has any; support agents reach an automation's page from the
+    timeline."""
+    return {"has_automations": lambda: bool(_runtime().config.automations.automations)}
+
+
 @bp.route("/automations")
 @requires("support")
 def automations():

@@ -152,7 +152,7 @@ def _line(out: str, marker: str) -> str:
 def _assert_automations(out: str, hub_db: Path) -> None:
     """The automations of config/demo.yaml went live and acted through the real pipeline: the
     keyword rule's tag and the SOP's first message were delivered to the WeCom sandbox."""
-    assert "运营审核后上线 2 条自动化：trial_sop、price_objection_tag" in _line(out, "08:00  自动化")
+    assert "运营审核后上线 3 条自动化：trial_sop、price_objection_tag、departure" in _line(out, "08:00  自动化")
     keyword = _line(out, "关键词")
     assert keyword.startswith("12:16  自动化   关键词「太贵了」→ 标签 价格异议 → 企业微信打标签") and "林晓雯" in keyword
     assert "汇流同步/价格异议" in keyword  # read back from the sandbox's relation: the corp tag exists and is on her
@@ -162,14 +162,21 @@ def _assert_automations(out: str, hub_db: Path) -> None:
     lines = out.splitlines()
     assert lines.index(_line(out, "12:15  企业微信")) + 1 == lines.index(keyword)
     assert lines.index(_line(out, "16:30  CRM")) < lines.index(sop) < lines.index(_line(out, "17:00  安全"))
+    departure = _line(out, "离职")
+    assert departure.startswith("16:50  自动化   离职交接：销售李四离职（通讯录回调 delete_user）→ "), departure
+    assert "分给其直属上级 张三（resigned/transfer_customer" in departure and "（规则 departure）" in departure
+    assert lines.index(sop) < lines.index(departure) < lines.index(_line(out, "17:00  安全"))
     with sqlite3.connect(hub_db) as conn:
         rows = conn.execute("SELECT origin, sink, status, payload FROM outbox WHERE origin LIKE 'automation:%' ORDER BY id").fetchall()
         states = dict(conn.execute("SELECT name, status FROM automation_states").fetchall())
         enrolled = conn.execute("SELECT step, status FROM journey_enrollments WHERE journey = 'trial_sop'").fetchall()
         tags = {t for (t,) in conn.execute("SELECT tag FROM contact_tags WHERE connector = 'automation:price_objection_tag'")}
-    assert states == {"trial_sop": "live", "price_objection_tag": "live"}
+    assert states == {"trial_sop": "live", "price_objection_tag": "live", "departure": "live"}
     assert [(o, s, st) for o, s, st, _ in rows] == [("automation:price_objection_tag", "tags", "delivered"),
-                                                    ("automation:trial_sop", "messages", "delivered")], rows
+                                                    ("automation:trial_sop", "messages", "delivered"),
+                                                    ("automation:departure", "transfers", "delivered")], rows
+    handed = json.loads(rows[2][3])
+    assert (handed["handover_userid"], handed["takeover_userid"], handed["resigned"]) == ("lisi", "zhangsan", True)
     assert json.loads(rows[0][3])["add"] == "价格异议" and "试用指南" in json.loads(rows[1][3])["text"]
     assert enrolled == [(1, "active")] and tags == {"价格异议"}
 

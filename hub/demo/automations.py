@@ -1,6 +1,7 @@
 """The demo day's automation steps (issue 19, docs/automations.md): the operator approves
-the automations of config/demo.yaml, a keyword in a customer's chat becomes a WeCom tag, and
-a CRM stage change enrolls a lead in an SOP journey whose first step is a WeCom mass message.
+the automations of config/demo.yaml, a keyword in a customer's chat becomes a WeCom tag, a
+CRM stage change enrolls a lead in an SOP journey whose first step is a WeCom mass message,
+and a member who leaves has their customers handed to their manager (离职继承).
 
 Each step is a function of the running day (:class:`Scene`): it plays the remote systems'
 users, waits on SQL state like the rest of :mod:`hub.demo.script`, prints its one line and
@@ -21,7 +22,7 @@ from hub.runtime import Runtime
 from hub.store.models import AutomationAction, ContactTag, JourneyEnrollment
 
 #: Automation names in config/demo.yaml.
-SOP, KEYWORDS = "trial_sop", "price_objection_tag"
+SOP, KEYWORDS, DEPARTURE = "trial_sop", "price_objection_tag", "departure"
 
 
 @dataclass
@@ -150,3 +151,55 @@ def _wait_step(scene: Scene, contact_id: int | None, step_index: int, step: str)
             enqueue(scene.runtime.redis, journeys_job, job_id="journeys")
             queued_at = time.monotonic()
         time.sleep(0.15)
+
+
+def departure(scene: Scene, hhmm: str, member: str, callback_url: str) -> None:
+    """A sales member leaves the company: WeCom's delete_user callback signals the departure,
+    the departures job (queued by the ticker every tick; here at once) hands the member's
+    customers to their manager with resigned/transfer_customer, and WeCom starts each
+    transfer (it completes 24 hours later)."""
+    from hub.automations.departure import departures_job
+    from hub.demo.script import WECOM, DemoFailed
+    from hub.queue import enqueue
+    from hub.store.models import Departure
+
+    step = f"{hhmm} 离职"
+    runtime, wecom = scene.runtime, scene.control.wecom
+    before = len(wecom.effects(sink="transfers"))
+    left = wecom.depart_member(userid=member, callback_url=callback_url)
+    if (left.get("callback") or {}).get("status") != 200:
+        raise DemoFailed(f"{step}: the hub refused WeCom's change_contact delete_user callback: {left.get('callback')}")
+    scene.hub.settle(step)  # the callback processed: the departure is a row in SQL
+    deadline = time.monotonic() + scene.hub.timeout
+    queued_at = 0.0
+    while True:
+        with runtime.db.session() as s:
+            dep = s.scalar(select(Departure).where(Departure.automation == DEPARTURE, Departure.member == member))
+            actions = list(s.scalars(select(AutomationAction).where(AutomationAction.departure_id == dep.id))) if dep else []
+            s.expunge_all()
+        if dep is not None and len(actions) >= left["customers"]:
+            break
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"{step}: {DEPARTURE} did not hand over {member}'s {left['customers']} customer(s) within "
+                             f"{scene.hub.timeout:.0f} s ({'no departure recorded' if dep is None else dep.detail}). "
+                             f"See var/demo/worker.log and hub automations show {DEPARTURE}")
+        if time.monotonic() - queued_at > 2:
+            enqueue(runtime.redis, departures_job, job_id="departures")
+            queued_at = time.monotonic()
+        time.sleep(0.15)
+    scene.hub.settle(step)  # the transfers delivered to WeCom
+    sent = [e for e in wecom.effects(sink="transfers")[before:] if e["handover_userid"] == member]
+    started = sorted(c["external_userid"] for e in sent for c in e["customer"] if c["errcode"] == 0)
+    from connectors.wecom.members import MemberDirectory
+
+    names = MemberDirectory(runtime.connector(WECOM))
+    takeovers = sorted({e["takeover_userid"] for e in sent})
+    who = "、".join(f"{names.name(t) or t}" for t in takeovers) or "—"
+    scene.echo(f"{hhmm}  自动化   离职交接：销售{names.name(member) or member}离职（通讯录回调 delete_user）→ "
+               f"{len(started)} 位客户分给其直属上级 {who}（resigned/transfer_customer，{len(sent)} 批，"
+               f"客户 24 小时后自动接替，汇流跟进 transfer_result）（规则 {DEPARTURE}）")
+    if not sent or len(started) != left["customers"] or sorted(a.payload["customer"] for a in actions) != started:
+        raise DemoFailed(f"{step}: WeCom did not start one transfer per customer of {member}: sent {sent}, "
+                         f"ledger {[(a.payload, a.status) for a in actions]}")
+    if any(a.status not in ("queued", "waiting") for a in actions):
+        raise DemoFailed(f"{step}: a transfer failed: {[(a.payload['customer'], a.status, a.detail) for a in actions]}")

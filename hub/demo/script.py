@@ -366,6 +366,9 @@ def play(runtime: Runtime, base_url: str, echo: Callable[[str], None] = print) -
     # 16:45 — 陈思琪 booked a trial class: sales sets her CRM stage; the SOP journey takes over.
     steps.sop(scene, "16:45", CHEN, "要求试用")
 
+    # 16:50 — sales 李四 leaves: his customers go to his manager 张三 (离职继承).
+    steps.departure(scene, "16:50", "lisi", callback_url)
+
     # 17:00 — forged pushes are refused and store nothing.
     step = "17:00 安全"
     inbox_before = hub.last_id(InboxRow)

@@ -456,3 +456,14 @@ def test_the_automation_answers_conform_to_the_openapi_document(app, tokens, aut
             case.call_and_validate(checks=checks)
 
         run()
+
+
+def test_the_menu_links_automations_for_operators_when_there_are_any(app, tokens, make_app):
+    assert 'href="/automations"' in ui_client(app, tokens["operator"]).get("/").get_data(as_text=True)
+    assert 'href="/automations"' not in ui_client(app, tokens["support"]).get("/").get_data(as_text=True)
+    bare = make_app()  # the demo hub of the other web tests: no automations configured
+    admin = create_token(bare.extensions["hub"].db, "admin-2", "admin")[1]
+    client = ui_client(bare, admin)
+    assert 'href="/automations"' not in client.get("/").get_data(as_text=True)
+    assert "尚未配置自动化" in client.get("/automations").get_data(as_text=True)
+    assert api(bare, admin, "GET", "/automations").get_json() == []

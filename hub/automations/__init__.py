@@ -5,5 +5,7 @@
 * :mod:`~hub.automations.rules` — triggers evaluated while processing, after apply;
 * :mod:`~hub.automations.actions` — actions as ordinary outbox rows, keyed once;
 * :mod:`~hub.automations.journeys` — enrollments advanced by the worker's ticker;
+* :mod:`~hub.automations.schedule` — schedule (cron) rules fired by the ticker, once per instant;
+* :mod:`~hub.automations.setattr` — the ``set:`` action: hub attributes through the field policy;
 * :mod:`~hub.automations.control` — preview, approve, pause, resume (CLI).
 """

@@ -214,10 +214,13 @@ def perform_many(session: Any, runtime: Any, jobs: list[Job], now: datetime) -> 
     tags, outbox rows and timeline entries each written in one multi-row statement."""
     from hub.pipeline import outbound
     from hub.pipeline.preview import hold_status
+    from hub.automations.setattr import Setter
     from hub.pipeline.process import _timeline_writes
 
     settings: AutomationSet = runtime.config.automations
     results = [Performed() for _ in jobs]
+    setter = Setter(session, runtime, jobs)  # {set: {…}} actions (hub.automations.setattr)
+    olds: dict[str, Any] = {}
     links = outbound.contact_links(session, {j.contact_id for j in jobs if any(a.sink for a in j.actions)})
     capped = settings.daily_messages is not None
     counts = messages_today_many(session, {j.contact_id for j in jobs if j.mode == LIVE and any(is_message(runtime, a) for a in j.actions)},
@@ -232,12 +235,14 @@ def perform_many(session: Any, runtime: Any, jobs: list[Job], now: datetime) -> 
                 continue
             message = is_message(runtime, action)
             row: dict[str, Any] = {"automation": job.automation.name, "contact_id": cid, "key": key,
-                                   "kind": "sink" if action.sink else "tag", "target": action.target[:200], "is_message": message,
+                                   "kind": "sink" if action.sink else "set" if action.assign else "tag", "target": action.target[:200], "is_message": message,
                                    "payload": None, "detail": job.detail[:2000] or None, "created_at": now, "outbox_id": None}
             native_id = None
             try:
                 if action.sink is not None:
                     row["payload"], native_id = _payload(session, runtime, action, cid, view, job.values, links.get(cid, []))
+                elif action.assign is not None:
+                    row["payload"] = setter.rendered(action, view, job.values, cid)
                 else:
                     row["payload"] = {"tag": str(render(action.tag, view, job.values, cid)).strip()[:100]}
             except MissingValue as exc:
@@ -251,6 +256,10 @@ def perform_many(session: Any, runtime: Any, jobs: list[Job], now: datetime) -> 
                     row["status"] = "queued" if action.sink is not None else "done"
                     if message:
                         counts[cid] = counts.get(cid, 0) + 1
+                    if action.assign is not None:
+                        olds[key] = setter.old_value(cid, row["payload"]["attribute"])
+                        row["status"], why = setter.plan(job.automation, cid, view, row["payload"], now)
+                        row["detail"] = why or row["detail"]
                     if action.tag is not None and row["payload"]["tag"] not in view["tags"]:
                         view["tags"] = sorted([*view["tags"], row["payload"]["tag"]])  # a later sink action renders it
             planned.append((ji, job, action, row, native_id))
@@ -264,6 +273,9 @@ def perform_many(session: Any, runtime: Any, jobs: list[Job], now: datetime) -> 
             continue
         results[ji].statuses.append(row["status"])
         origin = (ORIGIN_PREFIX + job.automation.name)[:64]
+        if action.assign is not None and row["status"] == "done":
+            setter.record(ji, lid, job.automation, job.contact_id, row["payload"], olds.get(row["key"]), job.view)
+            continue  # on the timeline as the attribute change (hub.automations.setattr)
         if row["status"] in ("done", "capped", "failed"):
             said = f"打标签 {row['payload']['tag']}" if row["status"] == "done" else f"{action.target} 未发送：{row['detail']}"
             notes.append(_timeline_row(job.contact_id, job.automation.name, f"action:{lid}", said, now, status=row["status"]))
@@ -297,6 +309,8 @@ def perform_many(session: Any, runtime: Any, jobs: list[Job], now: datetime) -> 
         if links_back:
             table = AutomationAction.__table__
             session.execute(update(table).where(table.c.id == bindparam("lid")).values(outbox_id=bindparam("oid")), links_back)
+    for ji, ids in setter.apply(now).items():  # renderings and other automations' triggers
+        results[ji].outbox_ids.extend(ids)
     return results
 
 

@@ -33,6 +33,11 @@ class Would:
 def _matches(session: Any, trigger: Trigger, limit: int) -> list[tuple[int, str, str, dict[str, Any]]]:
     """``(contact_id, trigger key, why, template values)`` for current data."""
     out = []
+    if trigger.schedule is not None:  # who matches where: now (hub.automations.schedule)
+        from hub.automations.schedule import first_matches
+
+        why = " and ".join(c.describe() for c in trigger.schedule.where)
+        return [(cid, "dry-run:schedule", why, {}) for cid in first_matches(session, trigger.schedule, limit)]
     if trigger.attribute:
         query = select(ContactAttribute.contact_id, ContactAttribute.value).where(ContactAttribute.name == trigger.attribute)
         for cid, value in session.execute(query.order_by(ContactAttribute.contact_id)):

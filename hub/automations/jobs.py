@@ -30,3 +30,17 @@ def journeys_job() -> dict:
         claimed = done.steps + done.exited + done.deferred
         if claimed < BATCH or time.monotonic() - started > BUDGET_SECONDS:
             return totals
+
+
+def schedules_job() -> dict:
+    """Fire the schedule (cron) rules whose instant has come (hub.automations.schedule),
+    queueing delivery of what they wrote."""
+    from hub.automations.schedule import fire_due
+    from hub.pipeline.jobs import _safely, enqueue_deliver
+    from hub.runtime import current
+
+    runtime = current()
+    done = fire_due(runtime, budget=BUDGET_SECONDS)
+    if done.outbox_ids:
+        _safely("delivery", enqueue_deliver, runtime, done.outbox_ids)
+    return {"firings": len(done.firings), "contacts": done.contacts, "outbox": len(done.outbox_ids), "skipped": len(done.skipped)}

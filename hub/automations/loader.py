@@ -25,14 +25,12 @@ WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 RULE_KEYS = ("on", "do", "description")
 JOURNEY_KEYS = ("enroll", "exit", "steps", "description")
 TRIGGER_KEYS = ("attribute", "becomes", "changes", "event", "from", "when", "text_matches")
-ACTION_KEYS = ("tag", "sink", "payload", "template", "message", "enroll", "exit")
+ACTION_KEYS = ("tag", "set", "sink", "payload", "template", "message", "enroll", "exit")
 STEP_KEYS = ("after", "do", "at")
 SETTINGS_KEYS = ("daily_messages", "timezone", "send_window", "dir")
 FILE_KEYS = ("automations", "templates")
 #: Parts of the issue not built yet: named so a config using them fails clearly, not silently.
 NOT_YET = {
-    "schedule": "schedule (cron) triggers are not built yet",
-    "cron": "schedule (cron) triggers are not built yet",
 }
 
 
@@ -179,6 +177,10 @@ def _automation(col: Any, base: tuple, name: str, raw: Any, connectors: dict, ou
                         col.add(base + ("steps", i, "after"), f"steps run in order: after must be ≥ the previous step's ({last:g}s)")
                     last = max(last, step.after)
                     auto.steps.append(step)
+        for where, trigger in [(("enroll",), auto.enroll)] + [(("exit", i), t) for i, t in enumerate(auto.exits)]:
+            if trigger is not None and trigger.schedule is not None:
+                col.add(base + where, "a schedule is a rule trigger: on: {schedule: …, where: …} with do: {enroll: "
+                        f"{name}}} enrolls the contacts it matches")
     else:
         if isinstance(raw.get("on"), dict) and "member" in raw["on"]:  # a departure (hub.automations.departure)
             from hub.automations.departure import parse_rule
@@ -213,6 +215,11 @@ def _trigger(col: Any, path: tuple, raw: Any) -> Trigger | None:
         if key in NOT_YET:
             col.add(path + (key,), NOT_YET[key])
             return None
+    if "schedule" in raw or "cron" in raw:  # hub.automations.schedule
+        from hub.automations.schedule import parse
+
+        schedule = parse(col, path, raw)
+        return Trigger(schedule=schedule) if schedule is not None else None
     if "member" in raw:
         col.add(path + ("member",), "a member trigger starts a departure rule: on: {member: left} with do: {transfer_customers: …}")
         return None
@@ -297,6 +304,10 @@ def _actions(col: Any, path: tuple, raw: Any, connectors: dict, out: AutomationS
                 col.add(here + ("tag",), "expected a tag name (may use {match})")
             else:
                 actions.append(Action(tag=item["tag"].strip()))
+        if "set" in item:  # hub.automations.setattr
+            from hub.automations.setattr import parse_set
+
+            actions.extend(parse_set(col, here + ("set",), item["set"]))
         for key in ("enroll", "exit"):
             if key in item:
                 journey = str(item[key])
@@ -309,8 +320,8 @@ def _actions(col: Any, path: tuple, raw: Any, connectors: dict, out: AutomationS
             for key in ("payload", "template"):
                 if key in item:
                     col.add(here + (key,), f"{key} needs sink: instance.sink")
-            if not {"tag", "enroll", "exit"} & set(item) and not any(k in NOT_YET for k in item):
-                col.add(here, "an action needs tag:, sink:, enroll: or exit:")
+            if not {"tag", "set", "enroll", "exit"} & set(item) and not any(k in NOT_YET for k in item):
+                col.add(here, "an action needs tag:, set:, sink:, enroll: or exit:")
             continue
         sink = _sink(col, here + ("sink",), item["sink"], connectors)
         payload = item.get("payload")

@@ -67,14 +67,20 @@ def evaluate(session: Any, runtime: Any, items: list[tuple[Any, Any]], results: 
     now = utcnow()
     outbox: list[int] = []
     changes = list(_changes(items, results))
+    # Changes an automation made ({set: …}) never fire it again, directly or through others.
+    skip = session.info.get("hub_automation_chain", frozenset())
     # Every exit first, then enrollments and rules: the change that enrolls a contact (by a
     # journey's own trigger or a rule's enroll action) never ends that same enrollment.
     for auto in settings.automations.values():
+        if auto.name in skip:
+            continue
         for contact_id, item, result in changes:
             for trigger in auto.exits:
                 for key, _, label in firings(trigger, item, result):
                     journeys.exit_contact(session, auto, contact_id, f"{label} ({key})"[:500], now)
     for name, auto in settings.automations.items():
+        if name in skip:
+            continue
         mode = status_of(session, name)
         if auto.kind == "journey":
             if mode == PAUSED:

@@ -71,6 +71,9 @@ class Trigger:
     #: ``{member: left}``: a member's departure (:mod:`hub.automations.departure`), never a
     #: processed record's change.
     member: str | None = None
+    #: ``{schedule: "0 9 * * 1-5", where: …}``: a :class:`hub.automations.schedule.Schedule`
+    #: (fired by the worker's ticker, never by processing).
+    schedule: Any = None
 
     @property
     def on_attribute(self) -> bool:
@@ -101,6 +104,8 @@ class Trigger:
     def describe(self) -> str:
         if self.member is not None:
             return f"member {self.member}"
+        if self.schedule is not None:
+            return self.schedule.describe()
         if self.attribute is not None:
             return f"{self.attribute} → {self.becomes}" if self.becomes is not ANY else f"{self.attribute} changes"
         out = "event " + "|".join(self.events)
@@ -131,11 +136,16 @@ class Action:
     #: ``{transfer_customers: {to: …, fallback: …}}``: a
     #: :class:`hub.automations.departure.Transfer` (departure rules only).
     transfer: Any = None
+    #: ``{set: {segment: 高意向}}``: ``(attribute, value)`` set on the contact through the
+    #: field policy (:mod:`hub.automations.setattr`); the value may hold placeholders.
+    assign: tuple[str, Any] | None = None
 
     @property
     def target(self) -> str:
         if self.transfer is not None:
             return "transfer_customers"
+        if self.assign is not None:
+            return f"set:{self.assign[0]}"
         if self.sink is not None:
             return f"{self.sink[0]}.{self.sink[1]}"
         if self.enroll is not None:

@@ -85,6 +85,11 @@ def show(ctx: click.Context, name: str, limit: int) -> None:
 
             for line in describe(runtime, auto):
                 click.echo(f"  {line}")
+        if auto.on.schedule is not None:  # type: ignore[union-attr]
+            from hub.automations.schedule import describe_state, state
+
+            for line in describe_state(state(runtime, name)):
+                click.echo(f"  {line}")
     else:
         click.echo(f"  enroll: {auto.enroll.describe()}")  # type: ignore[union-attr]
         if auto.exits:
@@ -160,6 +165,10 @@ def run(ctx: click.Context, name: str, dry_run: bool, limit: int) -> None:
     runtime = get_runtime(ctx)
     auto = _automation(runtime, name)
     found = evaluate(runtime, auto, limit=limit)
+    if auto.on is not None and auto.on.schedule is not None:
+        from hub.automations.schedule import describe_state, state
+
+        click.echo(f"{name}: {auto.on.describe()}; " + describe_state(state(runtime, name))[0])
     if not found:
         click.echo(f"{name} would act on no contact now")
         return

@@ -73,6 +73,10 @@ def tick(runtime) -> list[tuple[str, str]]:
         from hub.automations.departure import departures_job  # departures (SQL rows): hand-overs, transfer results
 
         enqueue(runtime.redis, departures_job, job_id="departures")
+    if any(a.on is not None and a.on.schedule is not None for a in runtime.config.automations.automations.values()):
+        from hub.automations.jobs import schedules_job  # cron rules: last instant in SQL
+
+        enqueue(runtime.redis, schedules_job, job_id="schedules")
     from hub.pipeline.runs import flush_webhook_tallies
 
     flush_webhook_tallies(runtime)  # the webhook door's counters → runs

@@ -394,3 +394,25 @@ class JourneyEnrollment(Base):
     enrolled_values: Mapped[Any | None] = mapped_column(Json)
     exit_reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AutomationSchedule(Base):
+    """A schedule (cron) rule's last instant and, while it fires, the last contact done
+    (hub.automations.schedule). One row per automation, locked while a batch fires, so two
+    workers never fire one instant twice."""
+
+    __tablename__ = "automation_schedules"
+
+    automation: Mapped[str] = mapped_column(String(100), primary_key=True)
+    #: The expression and time zone ``instant`` was computed from; another starts afresh.
+    schedule: Mapped[str] = mapped_column(String(200))
+    instant: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # firing | done | skipped | stopped
+    #: While firing: the last contact id done (the next batch starts after it); else null.
+    cursor: Mapped[int | None] = mapped_column(BigId)
+    contacts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Instants skipped by catch-up before this one (downtime): fired once, not once each.
+    missed: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

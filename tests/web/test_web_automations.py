@@ -467,3 +467,12 @@ def test_the_menu_links_automations_for_operators_when_there_are_any(app, tokens
     assert 'href="/automations"' not in client.get("/").get_data(as_text=True)
     assert "尚未配置自动化" in client.get("/automations").get_data(as_text=True)
     assert api(bare, admin, "GET", "/automations").get_json() == []
+
+
+def test_the_audit_page_tells_automation_switches_as_sentences_with_a_link(app, tokens):
+    admin = ui_client(app, tokens["admin"])
+    admin.post("/automations/purchase_thanks/approve", data={"csrf": "test-csrf"})
+    html = admin.get("/audit").get_data(as_text=True)
+    assert "批准自动化 purchase_thanks 上线" in html and 'href="/automations/purchase_thanks"' in html
+    en = admin.get("/audit?lang=en").get_data(as_text=True)
+    assert "Approved automation purchase_thanks (live)" in en

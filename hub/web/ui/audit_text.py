@@ -47,6 +47,8 @@ def describe(entry: Any, t: Callable[..., str]) -> dict[str, Any]:
     """What the audit page shows for one entry."""
     detail = entry.detail if isinstance(entry.detail, dict) else {}
     target, link = _target(entry.target, t)
+    if str(entry.action).startswith("automation.") and entry.target:  # the target is the automation's name
+        link = url_for("ui.automation", name=entry.target)
     values: dict[str, Any] = {"target": target}
     for key, value in detail.items():
         if isinstance(value, list):

@@ -118,6 +118,8 @@ class AutomationHub:
     wecom: WeComSandbox
     #: crm id → contact id
     contacts: dict[int, int] = field(default_factory=dict)
+    #: crm id → the CRM record as last fed
+    records: dict[int, dict] = field(default_factory=dict)
     _seq: count = field(default_factory=lambda: count(1))
 
     def feed(self, *records: dict) -> list[int]:
@@ -171,7 +173,7 @@ def build_hub(tmp_path: Path, database_url: str, redis_url: str) -> AutomationHu
             record.update(wxid=ext, owner=userid)
         return record
 
-    people = {who[0]: customer(who, with_wecom=who is not ZHOU) for who in (LI, WANG, ZHAO, ZHOU, SUN)}
+    people = hub.records = {who[0]: customer(who, with_wecom=who is not ZHOU) for who in (LI, WANG, ZHAO, ZHOU, SUN)}
     hub.feed(*people.values())
     with runtime.db.session() as s:
         for crm_id, record in people.items():
@@ -476,3 +478,19 @@ def test_the_audit_page_tells_automation_switches_as_sentences_with_a_link(app, 
     assert "批准自动化 purchase_thanks 上线" in html and 'href="/automations/purchase_thanks"' in html
     en = admin.get("/audit?lang=en").get_data(as_text=True)
     assert "Approved automation purchase_thanks (live)" in en
+
+
+def test_a_message_over_the_daily_cap_counts_as_capped_and_a_stage_change_exits(app, tokens, auto_hub):
+    """李先生 got trial_sop's first message today; when he buys, purchase_thanks (now live)
+    would send another: over the cap of one a day it is recorded capped, not sent, and the
+    stage change ends his trial journey."""
+    assert api(app, tokens["admin"], "POST", "/automations/purchase_thanks/approve").status_code == 200
+    auto_hub.feed({**auto_hub.records[1], "stage": "购买"})
+    thanks = api(app, tokens["support"], "GET", "/automations/purchase_thanks").get_json()
+    assert (thanks["actions"]["capped"], thanks["actions"]["sent"], thanks["actions"]["pending"]) == (1, 0, 0)
+    (last,) = [x for x in thanks["recent_actions"] if x["status"] == "capped"]
+    assert last["display_name"] == "李先生" and last["detail"].startswith("daily cap")
+    (j,) = api(app, tokens["support"], "GET", f"/contacts/{auto_hub.contacts[1]}").get_json()["journeys"]
+    assert (j["status"], j["next_due_local"]) == ("exited", None) and j["exit_reason"].startswith("stage → 购买")
+    html = ui_client(app, tokens["support"]).get("/automations/purchase_thanks").get_data(as_text=True)
+    assert re.search(r'data-fig="capped" class=""><dt>超出每日上限</dt><dd>1</dd>', html)

@@ -51,8 +51,9 @@ def action_dict(action: Action) -> dict[str, Any]:
     kind = ("sink" if action.sink else "enroll" if action.enroll else "exit" if action.leave
             else "transfer" if getattr(action, "transfer", None) is not None else "set" if assign is not None else "tag")
     payload = action.payload if assign is None else {str(assign[0]): assign[1]}
+    transfer = getattr(action, "transfer", None)
     return {"kind": kind, "target": action.target, "template": action.template, "payload": payload,
-            "uses_mapping": action.uses_mapping}
+            "uses_mapping": action.uses_mapping, "describe": transfer.describe() if transfer is not None else None}
 
 
 def definition(auto: Automation) -> dict[str, Any]:

@@ -494,3 +494,14 @@ def test_a_message_over_the_daily_cap_counts_as_capped_and_a_stage_change_exits(
     assert (j["status"], j["next_due_local"]) == ("exited", None) and j["exit_reason"].startswith("stage → 购买")
     html = ui_client(app, tokens["support"]).get("/automations/purchase_thanks").get_data(as_text=True)
     assert re.search(r'data-fig="capped" class=""><dt>超出每日上限</dt><dd>1</dd>', html)
+
+
+def test_a_departure_rule_reads_in_words():
+    """The demo config's automations (a departure rule among them) as the pages describe them."""
+    from hub.automations.views import definition, trigger_text
+
+    config = load_config(Path(__file__).resolve().parents[2] / "config" / "demo.yaml", env={})
+    departure = config.automations.automations["departure"]
+    assert trigger_text(departure) == "member left"
+    (action,) = definition(departure)["actions"]
+    assert action["kind"] == "transfer" and action["describe"].startswith("transfer_customers to ")

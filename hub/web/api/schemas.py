@@ -438,6 +438,8 @@ class ActionDefOut(Strict):
     template = fields.String(allow_none=True)
     payload = fields.Dict(allow_none=True)
     uses_mapping = fields.Boolean()
+    describe = fields.String(allow_none=True, metadata={"description": "In words, where the target alone says too little "
+                                                                       "(transfer_customers: to whom)."})
 
 
 class StepDefOut(Strict):

@@ -130,7 +130,8 @@ def _summary(auto: Automation, state: AutomationState | None, ledger: dict, deli
         "status_changed_at": state.updated_at if state is not None else None,
         "trigger": trigger_text(auto), "description": auto.description, "source": auto.source,
         "steps": len(auto.steps) if auto.kind == "journey" else None,
-        "ledger": {k: ledger.get(k, 0) for k in LEDGER if ledger.get(k)},
+        # the known statuses in order, then any other (a hand-over's transfer states: waiting, …)
+        "ledger": {k: ledger[k] for k in [*LEDGER, *sorted(set(ledger) - set(LEDGER))] if ledger.get(k)},
         "delivery": {k: delivery.get(k, 0) for k in DELIVERY if delivery.get(k)},
         "actions": figures(ledger, delivery),
         "enrollments": {k: enrolled.get(k, 0) for k in ENROLLMENT} if auto.kind == "journey" else None,

@@ -505,3 +505,16 @@ def test_a_departure_rule_reads_in_words():
     assert trigger_text(departure) == "member left"
     (action,) = definition(departure)["actions"]
     assert action["kind"] == "transfer" and action["describe"].startswith("transfer_customers to ")
+
+
+def test_ledger_states_beyond_the_usual_ones_are_counted_and_shown(app, tokens, auto_hub):
+    """A hand-over's transfer states (``waiting`` …) are ledger statuses too: listed, not dropped."""
+    from hub.store.models import AutomationAction
+
+    with auto_hub.runtime.db.session() as s:
+        s.add(AutomationAction(automation="price_objection_tag", contact_id=auto_hub.contacts[3], key="test:waiting", kind="transfer",
+                               target="transfer_customers", status="waiting", is_message=False))
+    a = api(app, tokens["support"], "GET", "/automations/price_objection_tag").get_json()
+    assert a["ledger"] == {"queued": 1, "done": 1, "waiting": 1}
+    html = ui_client(app, tokens["support"]).get("/automations/price_objection_tag").get_data(as_text=True)
+    assert re.search(r'data-status="waiting".*<span class="tag ">waiting</span>', html, re.S)

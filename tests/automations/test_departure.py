@@ -24,11 +24,11 @@ from hub.pipeline.inline import run_inline, sync_inline
 from hub.pipeline.webhook import ingest_webhook
 from hub.runtime import Runtime, set_current
 from hub.store.models import AutomationAction, Departure, Event, Identity, InboxRow, OutboxRow
+from hub.store.types import utcnow
 from hub.testing import SandboxRouter
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 WECOM = "wecom_sales"
-T0 = datetime(2026, 12, 3, 2, 0, tzinfo=timezone.utc)
 PAST = datetime(2026, 1, 1, tzinfo=timezone.utc)  # an outbox row due at once
 
 MANAGER = """
@@ -68,7 +68,7 @@ automations:
 class DepHub:
     def __init__(self, runtime: Runtime, wecom: WeComSandbox):
         self.runtime, self.wecom = runtime, wecom
-        self.now = T0
+        self.now = utcnow()  # the job's clock; tests move it on (never assert it)
 
     def sync(self, stream: str) -> dict:
         got = sync_inline(self.runtime, WECOM, stream)
@@ -89,7 +89,7 @@ class DepHub:
 
     def advance(self, hours: float = 0) -> dict:
         """The ticker's departures job at ``now + hours``, then delivery of what it wrote."""
-        self.now += timedelta(hours=hours)
+        self.now = max(self.now, utcnow()) + timedelta(hours=hours)  # never behind what was recorded
         done = advance_departures(self.runtime, now=self.now)
         delivered = run_inline(self.runtime, outbox_ids=done.outbox_ids) if done.outbox_ids else {}
         return {"queued": done.queued, "changed": done.changed, "previewed": done.previewed, "outbox": done.outbox_ids, **delivered}
@@ -358,12 +358,13 @@ def test_a_job_run_twice_or_killed_never_transfers_twice(make_dep_hub, redis_con
     hub.sync("external_contacts")
     customers = hub.customers_of("lisi")
     hub.depart("lisi")
-    done = advance_departures(hub.runtime, now=T0)  # written, not yet delivered
+    hub.now = utcnow()
+    done = advance_departures(hub.runtime, now=hub.now)  # written, not yet delivered
     assert done.outbox_ids
     # The same job again (a retry after the worker died before it knew it had committed).
     with hub.runtime.db.session() as s:
-        s.execute(update(Departure).values(next_due_at=T0))
-    again = advance_departures(hub.runtime, now=T0)
+        s.execute(update(Departure).values(next_due_at=hub.now))
+    again = advance_departures(hub.runtime, now=hub.now)
     assert again.queued == 0 and again.outbox_ids == [] and len(hub.transfers()) == 1
     run_inline(hub.runtime, outbox_ids=done.outbox_ids)
     # Delivery killed after WeCom took the request: the reconciler sends the row again.
@@ -515,3 +516,34 @@ def test_departure_rules_are_validated_with_file_and_line(tmp_path, database_url
         load_config(path, env={})
     text = str(info.value)
     assert message in text and f"{path}:" in text and "not built yet" not in text
+
+
+# -- the ticker -----------------------------------------------------------------------------------------
+
+
+def test_the_ticker_queues_the_departures_job_which_hands_over_and_queues_delivery(make_dep_hub, redis_conn):
+    from hub.automations.departure import departures_job
+    from hub.pipeline.scheduler import tick
+    from hub.queue import get_queue
+
+    hub = make_dep_hub()
+    hub.sync("external_contacts")
+    hub.depart("lisi")
+    tick(hub.runtime)
+    queue = get_queue(redis_conn)
+    assert "departures" in queue.job_ids and queue.fetch_job("departures").func is departures_job
+    result = departures_job()  # what the worker runs
+    assert result["queued"] == len(hub.customers_of("lisi")) and result["departures"] == 1
+    (row,) = hub.transfers()
+    assert row.status == "pending" and any(j.startswith("deliver-") for j in queue.job_ids)
+
+
+def test_without_departure_rules_there_is_no_departures_job(make_dep_hub, redis_conn):
+    from hub.pipeline.scheduler import tick
+    from hub.queue import get_queue
+
+    hub = make_dep_hub("only_rule: {on: {attribute: stage, changes: true}, do: {tag: t}}")
+    tick(hub.runtime)
+    assert "departures" not in get_queue(redis_conn).job_ids
+    hub.depart("lisi")  # a departure signalled with no departure rule: nothing recorded
+    assert hub.departures() == []

@@ -143,6 +143,13 @@ def parse_rule(col: Any, base: tuple, raw: dict, connectors: dict, auto: Automat
                 f"{did_you_mean(str(instance), able)}; those that can: {able or 'none'}")
     elif not able:
         col.add(path, "no configured connector instance can hand customers over (e.g. type wecom)")
+    else:
+        missing = [n for n in ([str(instance)] if instance is not None else able) if not _writes(connectors[n])]
+        if missing:
+            sink = connectors[missing[0]].connector_class.handover.sink
+            col.add(path, f"{missing[0]} hands customers over through its {sink!r} sink, which is not configured: add "
+                    f"connectors.{missing[0]}.sinks.{sink}: {{sources: [], mode: preview}} (hub plan / hub approve), "
+                    f"or limit the rule with instance:")
     if transfer is not None:
         transfer.fallback = str(fallback).strip() if fallback is not None else None
         transfer.instance = str(instance) if instance is not None else None
@@ -164,6 +171,12 @@ def _to(col: Any, path: tuple, raw: Any) -> Transfer | None:
         return Transfer("member", str(raw).strip())
     col.add(path, f"expected {MANAGER}, a member id or {{round_robin: {{department: ID}}}}, got {raw!r}")
     return None
+
+
+def _writes(inst: Any) -> bool:
+    """Whether the instance has its hand-over sink configured (delivery writes only those)."""
+    sink = inst.connector_class.handover.sink
+    return sink in inst.sinks and getattr(inst.sinks[sink], "enabled", True)
 
 
 def is_departure(auto: Automation) -> bool:

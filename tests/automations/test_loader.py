@@ -87,7 +87,9 @@ def test_every_problem_is_reported_with_file_line_and_key(tmp_path):
     assert "automations.bad_journey.steps[0].at: expected a send window like \"10:00-20:00\"" in text
     assert "automations.bad_journey.steps[3].do.sink: no connector instance 'crmm' (did you mean 'crm'?)" in text
     assert "automations.bad_journey.steps[2].after: steps run in order" in text
-    assert "automations.departure" not in text  # built: a valid departure rule (tests/automations/test_departure.py)
+    # built (tests/automations/test_departure.py); here the instance lacks the sink it would write to
+    assert (f"{f}:{line_of(path, 'departure:') + 2} automations.departure.do.transfer_customers: wecom_sales hands customers "
+            "over through its 'transfers' sink, which is not configured") in text
     assert "automations.bad_enroll.do[0].enroll: no journey 'bad_jurney' (did you mean 'bad_journey'?)" in text
     assert "automations.bad_enroll.do[1].exit: no journey 'bad_rule'" in text
     assert all(e.startswith(f"{f}:") for e in errs)

@@ -177,7 +177,7 @@ def _assert_automations(out: str, hub_db: Path) -> None:
                                                     ("automation:departure", "transfers", "delivered")], rows
     handed = json.loads(rows[2][3])
     assert (handed["handover_userid"], handed["takeover_userid"], handed["resigned"]) == ("lisi", "zhangsan", True)
-    assert json.loads(rows[0][3])["add"] == "价格异议" and "试用指南" in json.loads(rows[1][3])["text"]
+    assert json.loads(rows[0][3])["add_automation_tag"] == "价格异议" and "试用指南" in json.loads(rows[1][3])["text"]
     assert enrolled == [(1, "active")] and tags == {"价格异议"}
 
 

@@ -133,10 +133,16 @@ def _payload(session: Any, runtime: Any, action: Action, contact_id: int, view: 
     record = outbound.record_for(links, dest, sink)
     native_id = record.native_id if record is not None else None
     if action.uses_mapping:
-        names = sorted(set(view["attributes"]) | set(outbound.STRUCTURAL))
+        # A full rendering (every name changed) — or, for `{tag: …, sink: …}`, the tag alone:
+        # the mapping reads it as automation.tag, with only tags changed.
+        names = sorted(set(view["attributes"]) | set(outbound.STRUCTURAL)) if action.with_tag is None else ["tags"]
+        context = {key: values[key] for key in ("match", "keyword") if key in values}
+        if action.with_tag is not None:
+            context["tag"] = render(action.with_tag, view, values, contact_id)
         try:
             payload = runtime.mapping(dest, sink=sink).apply(
-                canonical_view(contact_id, view["attributes"], view["identities"], view["tags"], native_id, names))
+                canonical_view(contact_id, view["attributes"], view["identities"], view["tags"], native_id, names,
+                               automation=context))
         except MappingRecordError as exc:
             raise MissingValue(f"outbound mapping of {dest}.{sink}: {exc.message}") from None
         if not payload:

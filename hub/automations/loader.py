@@ -337,7 +337,9 @@ def _actions(col: Any, path: tuple, raw: Any, connectors: dict, out: AutomationS
             col.add(here + ("message",), "expected true or false")
             message = None
         if sink is not None:
-            actions.append(Action(sink=sink, payload=payload, template=str(template) if template is not None else None, message=message))
+            with_tag = item["tag"].strip() if isinstance(item.get("tag"), str) and item["tag"].strip() else None
+            actions.append(Action(sink=sink, payload=payload, template=str(template) if template is not None else None, message=message,
+                                  with_tag=with_tag))
     return actions
 
 

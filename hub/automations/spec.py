@@ -133,6 +133,9 @@ class Action:
     #: enrollment in, another automation that is a journey.
     enroll: str | None = None
     leave: str | None = None
+    #: The ``tag:`` written in the same ``do:`` item as this sink action: a sink rendered by
+    #: its outbound mapping sees it as ``automation.tag`` (and only ``tags`` as changed).
+    with_tag: str | None = None
     #: ``{transfer_customers: {to: …, fallback: …}}``: a
     #: :class:`hub.automations.departure.Transfer` (departure rules only).
     transfer: Any = None

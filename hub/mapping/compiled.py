@@ -18,7 +18,7 @@ from hub.mapping.transforms import DEFAULT_TIMEZONE
 from hub.mapping.values import CompiledValue
 
 #: The keys of the canonical view an outbound mapping reads (see docs/mappings.md).
-VIEW_KEYS = ("contact_id", "attributes", "identities", "tags", "native_id", "changed", "event")
+VIEW_KEYS = ("contact_id", "attributes", "identities", "tags", "native_id", "changed", "event", "automation")
 
 _TZ = ZoneInfo(DEFAULT_TIMEZONE)
 
@@ -31,10 +31,12 @@ def canonical_view(
     native_id: str | None = None,
     changed: list[str] | None = None,
     event: dict[str, Any] | None = None,
+    automation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The dict an outbound mapping reads: one contact as the destination should see it.
     ``event``: the push that triggered an urgent write (:class:`hub.connector.UrgentWrite`),
-    present only for those."""
+    present only for those. ``automation``: for a write an automation renders through the
+    mapping, ``{tag, match, keyword}`` of that action (:mod:`hub.automations.actions`)."""
     view = {
         "contact_id": contact_id,
         "attributes": dict(attributes or {}),
@@ -45,6 +47,8 @@ def canonical_view(
     }
     if event is not None:
         view["event"] = dict(event)
+    if automation is not None:
+        view["automation"] = dict(automation)
     return view
 
 

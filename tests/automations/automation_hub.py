@@ -45,6 +45,10 @@ connectors:
     sinks:
       messages: {{mode: live, sources: []}}
       tags: {{mode: live, sources: []}}
+lookups:  # what the shipped wecom.tags.out.yaml reads
+  crm_tier_to_wecom_tag: {{金卡: 客户等级/VIP客户}}
+  crm_tier_to_wecom_untag: {{金卡: [客户等级/普通客户]}}
+  crm_segment_to_wecom_tag: {{}}
 automation_settings:
   dir: "{tmp_path}/automations"
 {textwrap.indent(settings, '  ')}

@@ -179,3 +179,26 @@ def test_what_automations_do_is_on_the_contacts_timeline(make_auto_hub):
                for kind, summary in summaries)
     write = next(data for _, kind, _, data in rows if kind == "outbound_write")
     assert write["origin"] == "automation:price_objection_tag" and write["delivery"] == "pending"
+
+
+def test_the_issue_example_tag_and_sink_in_one_item_writes_that_tag_to_wecom(make_auto_hub):
+    """`do: {tag: "{match}", sink: wecom_sales.tags}`: the shipped tags mapping renders the
+    tag the rule set (automation.tag) — and nothing else, not the tier tags — and it reaches
+    WeCom as a corp tag on the customer's relation."""
+    from hub.pipeline.inline import run_inline
+
+    hub = make_auto_hub("""
+    price_objection_tag:
+      on: {event: chat_message, from: customer, text_matches: {keywords: {太贵了: 价格异议, 多少钱: 意向}}}
+      do: {tag: "{match}", sink: wecom_sales.tags}
+    """)
+    hub.approve("price_objection_tag")
+    ext, userid = hub.wecom.add_customer().split(":")
+    customer = {"id": 5, "name": "钱先生", "wxid": ext, "owner": userid, "stage": "兴趣"}
+    hub.feed(customer)
+    new = hub.feed({**customer, "msg_id": "p1", "text": "多少钱一节课", "sender": "customer"})
+    (row,) = hub.outbox("tags")
+    assert row.payload == {"external_userid": ext, "userid": userid, "add_automation_tag": "意向"}
+    assert run_inline(hub.runtime, outbox_ids=new)["delivered"] == 1
+    names = {t["id"]: t["name"] for t in hub.wecom.all_tags().values()}
+    assert [[names[t] for t in e["add_tag"]] for e in hub.wecom.effects("tags")] == [["意向"]]

@@ -253,6 +253,8 @@ def test_group_join_and_chat_land_on_the_friends_timeline(make_hub):
     chat = next(e for e in timeline if e.kind == "chat_message" and e.data["direction"] == "in")
     assert chat.data["text"] == "太贵了" and chat.data["direction"] == "in" and chat.data["member_name"] == "张三"
     assert chat.summary == "客户发给张三：太贵了"
+    # who wrote it, as automation triggers ask ({event: chat_message, from: customer})
+    assert (chat.data["from"], welcome.data["from"]) == ("customer", "member")
     with runtime.db.session() as s:
         tags = set(s.scalars(select(ContactTag.tag).where(ContactTag.contact_id == contact)))
     assert "价格敏感" in tags

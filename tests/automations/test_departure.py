@@ -547,3 +547,37 @@ def test_without_departure_rules_there_is_no_departures_job(make_dep_hub, redis_
     assert "departures" not in get_queue(redis_conn).job_ids
     hub.depart("lisi")  # a departure signalled with no departure rule: nothing recorded
     assert hub.departures() == []
+
+
+# -- what support sees ------------------------------------------------------------------------------------
+
+
+def test_the_contact_page_and_the_automation_page_show_the_hand_over(make_dep_hub):
+    from hub.web import create_app
+    from hub.web.auth import create_token, hash_token
+
+    hub = make_dep_hub()
+    hub.sync("external_contacts")
+    customer = hub.customers_of("lisi")[0]
+    hub.depart("lisi")
+    hub.advance()
+    hub.wecom.advance_transfers()
+    hub.advance(hours=1)
+    app = create_app(hub.runtime)
+    token = create_token(hub.runtime.db, "support-tester", "support")[1]
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["token_hash"] = hash_token(token)
+        session["csrf"] = "test-csrf"
+    with hub.runtime.db.session() as s:
+        cid = s.scalar(select(Identity.contact_id).where(Identity.kind == "wecom_external_userid", Identity.value == customer))
+    page = client.get(f"/contacts/{cid}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "离职交接：已由 张三（zhangsan） 接替" in html and "已接替" in html and "接替成员" in html
+    english = client.get(f"/contacts/{cid}?lang=en").get_data(as_text=True)
+    assert "Taken over" in english and "Taking over" in english
+    auto = client.get("/automations/departure")
+    assert auto.status_code == 200 and "transfer_customers" in auto.get_data(as_text=True)
+    api = app.test_client().get("/api/v1/automations/departure", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200 and api.get_json()["status"] == "live"

@@ -581,3 +581,34 @@ def test_the_contact_page_and_the_automation_page_show_the_hand_over(make_dep_hu
     assert auto.status_code == 200 and "transfer_customers" in auto.get_data(as_text=True)
     api = app.test_client().get("/api/v1/automations/departure", headers={"Authorization": f"Bearer {token}"})
     assert api.status_code == 200 and api.get_json()["status"] == "live"
+
+
+def test_two_workers_racing_on_one_departure_hand_over_once(make_dep_hub):
+    import threading
+
+    hub = make_dep_hub()
+    for _ in range(5):
+        hub.wecom.add_customer(userid="lisi")
+    hub.sync("external_contacts")
+    hub.depart("lisi")
+    now = utcnow()
+    results, errors = [], []
+    start = threading.Barrier(2)
+
+    def worker():
+        try:
+            start.wait()
+            results.append(advance_departures(hub.runtime, now=now))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(r.departures for r in results) == [0, 1]  # the claim: one of them worked it
+    assert len(hub.transfers()) == 1 and sum(r.queued for r in results) == len(hub.customers_of("lisi"))
+    run_inline(hub.runtime, outbox_ids=[r.id for r in hub.transfers()])
+    assert hub.accepted() == {c: 1 for c in hub.customers_of("lisi")}

@@ -1,7 +1,8 @@
-"""``hub automations``: list, show, approve, pause, resume and dry-run automations.
+"""``hub automations``: list, show, approve, pause, resume and run (or dry-run) automations.
 
 The switches live in :mod:`hub.automations.control`, the dry run in
-:mod:`hub.automations.dryrun`; see docs/automations.md.
+:mod:`hub.automations.dryrun`, a run on current data in :mod:`hub.automations.backfill`;
+see docs/automations.md.
 """
 
 from __future__ import annotations
@@ -156,14 +157,26 @@ def resume(ctx: click.Context, name: str) -> None:
 @click.pass_context
 @handles_config_errors
 def run(ctx: click.Context, name: str, dry_run: bool, limit: int) -> None:
-    """Show who NAME would act on now and what it would send (--dry-run)."""
+    """Act on current data now, once (a live automation), or show who NAME would act on
+    and what it would send (--dry-run)."""
     from hub.automations.dryrun import dry_run as evaluate
 
-    if not dry_run:
-        click.echo("only `hub automations run NAME --dry-run` exists so far: automations act on changes as they arrive", err=True)
-        sys.exit(2)
     runtime = get_runtime(ctx)
     auto = _automation(runtime, name)
+    if not dry_run:
+        from hub.automations.backfill import NotLive, run_now
+
+        try:
+            done = run_now(runtime, auto)
+        except NotLive as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+        if done.detail:
+            click.echo(f"{name}: hand-over job run: {done.detail}")
+        else:
+            click.echo(f"{name}: {done.matched} contact(s) match now; acted on {done.acted}, "
+                       f"{done.skipped} already done; {len(done.outbox_ids)} write(s) queued")
+        return
     found = evaluate(runtime, auto, limit=limit)
     if auto.on is not None and auto.on.schedule is not None:
         from hub.automations.schedule import describe_state, state

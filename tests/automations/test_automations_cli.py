@@ -76,3 +76,40 @@ def test_show_a_journey_counts_enrollments_per_step(make_auto_hub):
     advance_due(hub.runtime, now=hub.enrollments()[0].enrolled_at + timedelta(seconds=1))
     out = invoke(hub, "automations", "show", "trial_sop")
     assert "enrolled: 0 active {}, 0 exited, 2 completed" in out.output and "queued 2" in out.output
+
+
+def test_run_acts_on_current_data_once(make_auto_hub):
+    """An automation approved after the facts: `run` tags the chat lines already stored and
+    enrolls the contacts already in the stage — once, however often it is run, and not again
+    for what processing already did."""
+    from hub.store.models import ContactTag, JourneyEnrollment
+
+    hub = make_auto_hub(AUTOS)
+    hub.feed({"id": 1, "wxid": "wmA", "owner": "zs", "stage": "要求试用"})
+    hub.feed({"id": 2, "wxid": "wmB", "owner": "ls", "stage": "兴趣", "msg_id": "m2", "text": "有点太贵了", "sender": "customer"})
+    refused = invoke(hub, "automations", "run", "price_tag")  # still in preview
+    assert refused.exit_code == 2 and "preview" in refused.output
+    invoke(hub, "automations", "approve", "price_tag")
+    invoke(hub, "automations", "approve", "trial_sop")
+    hub.feed({"id": 3, "wxid": "wmC", "owner": "ww", "stage": "兴趣", "msg_id": "m3", "text": "太贵了", "sender": "customer"})  # live: acts now
+    with hub.runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxRow)) == 1
+
+    tagged = invoke(hub, "automations", "run", "price_tag")
+    assert tagged.exit_code == 0, tagged.output
+    assert "2 contact(s) match now; acted on 1, 1 already done; 1 write(s) queued" in tagged.output
+    enrolled = invoke(hub, "automations", "run", "trial_sop")
+    assert "acted on 1" in enrolled.output, enrolled.output
+    again = [invoke(hub, "automations", "run", n).output for n in ("price_tag", "trial_sop")]
+    assert all("acted on 0" in o for o in again), again
+    with hub.runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.sink == "tags")) == 2
+        assert sorted(s.scalars(select(ContactTag.tag))) == ["价格异议", "价格异议"]
+        (e,) = s.scalars(select(JourneyEnrollment)).all()
+        assert e.status == "active"
+    # a journey run does not restart a finished enrollment
+    with hub.runtime.db.session() as s:
+        s.execute(JourneyEnrollment.__table__.update().values(status="completed", next_due_at=None))
+    assert "acted on 0" in invoke(hub, "automations", "run", "trial_sop").output
+    invoke(hub, "automations", "pause", "price_tag")
+    assert invoke(hub, "automations", "run", "price_tag").exit_code == 2

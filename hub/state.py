@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hub.store.models import ConnectorState
-from hub.store.upsert import upsert
+from hub.store.upsert import insert_ignore, upsert
 
 
 class SqlState:
@@ -31,6 +31,13 @@ class SqlState:
     def set(self, key: str, value: Any) -> None:
         with self.db.session() as s:
             upsert(s, ConnectorState, {"connector": self.instance, "key": key, "value": value}, ["connector", "key"], ["value"])
+
+    def setdefault(self, key: str, value: Any) -> Any:
+        """Store ``value`` unless ``key`` holds one; the stored value either way (the first
+        writer wins when workers race: an insert that ignores a conflict, then a read)."""
+        with self.db.session() as s:
+            insert_ignore(s, ConnectorState, [{"connector": self.instance, "key": key, "value": value}], ["connector", "key"])
+        return self.get(key)
 
     def items(self) -> dict[str, Any]:
         with self.db.session() as s:

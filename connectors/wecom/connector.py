@@ -11,6 +11,7 @@ Webhook: :class:`~connectors.wecom.webhook.WeComWebhook`. Sandbox: :mod:`.sandbo
 
 from __future__ import annotations
 
+import uuid
 from functools import cached_property
 from typing import Any
 
@@ -32,6 +33,9 @@ from connectors.wecom.groups import GroupChatsStream
 from connectors.wecom.handover import WeComHandOver
 from connectors.wecom.members import UnassignedStream
 from connectors.wecom.messages import MessageResultsStream, MessagesSink, WelcomeSink
+
+#: The durable-state key of :attr:`WeComConnector.memo_namespace`.
+MEMO_NAMESPACE_KEY = "write_memo_namespace"
 
 
 def rate_limits_for(config: dict[str, Any]) -> tuple[RateLimit, ...]:
@@ -86,6 +90,14 @@ class WeComConnector(Connector):
     @cached_property
     def tags(self) -> TagCatalog:
         return TagCatalog(self)
+
+    @cached_property
+    def memo_namespace(self) -> str:
+        """A random id kept in this instance's durable state: the write memos in Redis are
+        keyed under it, so a hub on a new or restored database — whose outbox ids, and so
+        idempotency keys, start again — never takes another database's memo for its own
+        write (nor does a second hub sharing the Redis)."""
+        return str(self.state.get(MEMO_NAMESPACE_KEY) or self.state.setdefault(MEMO_NAMESPACE_KEY, uuid.uuid4().hex))
 
     def check(self) -> None:
         """Fetch a token and list follow users: proves corp id, secret, the customer-contact

@@ -51,7 +51,7 @@ class _WeComSink(Sink):
 
     def _memo_key(self, idempotency_key: str) -> str:
         c = self.wecom
-        digest = hashlib.sha256(f"{c.config['corp_id']}\0{c.instance}\0{self.name}\0{idempotency_key}".encode()).hexdigest()[:32]
+        digest = hashlib.sha256(f"{c.config['corp_id']}\0{c.instance}\0{c.memo_namespace}\0{self.name}\0{idempotency_key}".encode()).hexdigest()[:32]
         return f"hub:wecom:written:{digest}"
 
     def _recall(self, idempotency_key: str) -> dict[str, Any] | None:

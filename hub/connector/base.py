@@ -43,6 +43,11 @@ class StateStore(Protocol):
 
     def set(self, key: str, value: Any) -> None: ...
 
+    def setdefault(self, key: str, value: Any) -> Any:
+        """Store ``value`` unless ``key`` holds one (the first of racing workers wins);
+        return the stored value."""
+        ...
+
 
 class DictState(dict):
     """An in-memory :class:`StateStore` for tests and one-off scripts."""

@@ -4,7 +4,11 @@
   (a handful of grouped queries for all of them at once);
 * :func:`detail` — one automation: its definition in plain terms, enrollments waiting and due
   at each step, the action figures, a sample of contacts and the latest actions;
-* :func:`contact_journeys` — one contact's progress through each journey it entered.
+* :func:`contact_journeys` — one contact's progress through each journey it entered;
+* :func:`schedule_info` — a schedule (cron) rule: its next firing and how its last instant
+  went (:func:`hub.automations.schedule.state`, plus what its actions did at that instant);
+* :func:`handovers` — a departure rule: per departed member, the takeovers, the batches and
+  the customers per transfer state; :func:`contact_handovers` — one contact's hand-overs.
 
 The figures come from ``automation_actions`` (the ledger: ``queued``, ``done``, ``preview``,
 ``capped``, ``failed``), the delivery state of the outbox rows the ledger points to
@@ -27,7 +31,7 @@ from hub.store.types import utcnow
 from hub.store.upsert import column_in
 
 #: Ledger statuses and outbox delivery states, in the order they are shown.
-LEDGER = ("queued", "done", "preview", "capped", "failed")
+LEDGER = ("queued", "done", "unchanged", "preview", "capped", "failed")
 DELIVERY = ("pending", "held", "sending", "delivered", "matched", "dead", "discarded")
 ENROLLMENT = ("active", "exited", "completed")
 
@@ -52,8 +56,10 @@ def action_dict(action: Action) -> dict[str, Any]:
             else "transfer" if getattr(action, "transfer", None) is not None else "set" if assign is not None else "tag")
     payload = action.payload if assign is None else {str(assign[0]): assign[1]}
     transfer = getattr(action, "transfer", None)
+    describe = transfer.describe() if transfer is not None else f"set {assign[0]} = {assign[1]}" if assign is not None else None
     return {"kind": kind, "target": action.target, "template": action.template, "payload": payload,
-            "uses_mapping": action.uses_mapping, "describe": transfer.describe() if transfer is not None else None}
+            "uses_mapping": action.uses_mapping, "describe": describe,
+            "attribute": str(assign[0]) if assign is not None else None, "value": assign[1] if assign is not None else None}
 
 
 def definition(auto: Automation) -> dict[str, Any]:
@@ -81,8 +87,9 @@ def figures(ledger: dict[str, int], delivery: dict[str, int]) -> dict[str, int]:
     """The numbers an operator reads: ``sent`` (delivered, or linked to an existing record),
     ``pending`` (queued, not out yet), ``held`` (its sink is in preview), ``failed`` (could
     not be rendered, or dead-lettered), ``capped`` (over the daily cap, not sent),
-    ``preview`` (recorded while the automation was in preview), ``done`` (hub tags and
-    journey enrollments/exits, done at once)."""
+    ``preview`` (recorded while the automation was in preview), ``done`` (hub tags,
+    attributes set and journey enrollments/exits, done at once), ``unchanged`` (a ``set``
+    that changed nothing: the value was already so, or the field policy kept another)."""
     return {
         "sent": delivery.get("delivered", 0) + delivery.get("matched", 0),
         "pending": delivery.get("pending", 0) + delivery.get("sending", 0),
@@ -92,6 +99,7 @@ def figures(ledger: dict[str, int], delivery: dict[str, int]) -> dict[str, int]:
         "capped": ledger.get("capped", 0),
         "preview": ledger.get("preview", 0),
         "done": ledger.get("done", 0),
+        "unchanged": ledger.get("unchanged", 0),
     }
 
 
@@ -145,7 +153,19 @@ def overview(runtime: Any, session: Any) -> list[dict[str, Any]]:
     names = list(autos)
     ledger, delivery, enrolled = _counts(session, names)
     state = _state(session, names)
-    return [_summary(a, state.get(n), ledger.get(n, {}), delivery.get(n, {}), enrolled.get(n, {})) for n, a in autos.items()]
+    out = [_summary(a, state.get(n), ledger.get(n, {}), delivery.get(n, {}), enrolled.get(n, {})) for n, a in autos.items()]
+    for item in out:
+        _extras(runtime, session, autos[item["name"]], item, members=0)
+    return out
+
+
+def _extras(runtime: Any, session: Any, auto: Automation, out: dict[str, Any], *, members: int) -> None:
+    """A schedule rule's ``schedule`` and a departure rule's ``handover`` (None for others);
+    ``members``: how many departed members to list (0: the totals only)."""
+    from hub.automations.departure import is_departure
+
+    out["schedule"] = schedule_info(runtime, session, auto.name) if is_schedule(auto) else None
+    out["handover"] = handovers(session, auto.name, limit=members) if is_departure(auto) else None
 
 
 def _people(session: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -174,6 +194,7 @@ def detail(runtime: Any, session: Any, name: str, *, sample: int = 20, recent: i
     ledger, delivery, enrolled = _counts(session, [name])
     out = _summary(auto, _state(session, [name]).get(name), ledger.get(name, {}), delivery.get(name, {}), enrolled.get(name, {}))
     out["definition"] = definition(auto)
+    _extras(runtime, session, auto, out, members=sample)
     J, A = JourneyEnrollment, AutomationAction
     samples: list[dict[str, Any]] = []
     if auto.kind == "journey":
@@ -262,3 +283,119 @@ def contact_journeys(runtime: Any, session: Any, contact_ids: list[int]) -> list
             "automation_status": state.get(r.journey, PREVIEW) if auto is not None else None,
         })
     return out
+
+
+# -- schedule (cron) rules ---------------------------------------------------------------------------
+
+
+def is_schedule(auto: Automation) -> bool:
+    return auto.on is not None and getattr(auto.on, "schedule", None) is not None
+
+
+def schedule_info(runtime: Any, session: Any, name: str, *, now: datetime | None = None) -> dict[str, Any] | None:
+    """A schedule rule as it stands: the expression as written and its ``where:``, the time
+    zone, the next firing (aware, local) and — once an instant has passed since it was first
+    seen — the last instant: ``status`` (firing, done, skipped, stopped), contacts matched,
+    instants skipped by catch-up after downtime, and what the actions did at that instant
+    (ledger statuses and contacts acted on: an action queued or done). None if ``name`` is not
+    a schedule rule. The state is :func:`hub.automations.schedule.state`'s."""
+    from hub.automations.schedule import SKIPPED, state
+
+    auto = runtime.config.automations.automations.get(name)
+    if auto is None or not is_schedule(auto):
+        return None
+    sched = auto.on.schedule
+    info = state(runtime, name, now=now)
+    out: dict[str, Any] = {"expression": sched.expression, "where": [c.describe() for c in sched.where],
+                           "timezone": info["timezone"], "next_at": info["next"], "last": None}
+    last = info["last"]
+    if last is not None:
+        out["last"] = {**last, "actions": {}, "acted": 0}
+        if last["status"] != SKIPPED:
+            # The firing's actions are keyed (automation, contact, schedule:<instant UTC>, index).
+            from zoneinfo import ZoneInfo
+
+            stamp = f"schedule:{last['instant'].astimezone(ZoneInfo('UTC')):%Y-%m-%dT%H:%MZ}"
+            A = AutomationAction
+            mine = (A.automation == name, A.key.like(f"%:{stamp}:%"))
+            out["last"]["actions"] = {k: n for k, n in session.execute(select(A.status, func.count()).where(*mine).group_by(A.status))}
+            out["last"]["acted"] = session.scalar(select(func.count(func.distinct(A.contact_id))).where(
+                *mine, A.status.in_(("queued", "done")))) or 0
+    return out
+
+
+# -- departure hand-overs ----------------------------------------------------------------------------
+
+#: A transferred customer's states, in the order they are shown (hub.automations.departure).
+TRANSFER_STATES = ("queued", "waiting", "done", "refused", "limit", "failed", "preview")
+
+
+def _ordered(counts: dict[str, int], order: tuple[str, ...]) -> dict[str, int]:
+    return {k: counts[k] for k in [*order, *sorted(set(counts) - set(order))] if counts.get(k)}
+
+
+def handovers(session: Any, name: str, *, limit: int = 20) -> dict[str, Any]:
+    """A departure rule's hand-overs: departures per status and customers per transfer state
+    in all, and for the ``limit`` latest departed members: the instance, member (and the name
+    the directory gave when it was handed over), how often it was signalled and from where,
+    the batches written with their outbox delivery states, the customers per state and per
+    takeover (``{takeover: {state: n}}``), and the job's last note (how the takeover was
+    chosen, or the error it met)."""
+    from hub.store.models import Departure
+
+    A, D = AutomationAction, Departure
+    out: dict[str, Any] = {
+        "departures": dict(session.execute(select(D.status, func.count()).where(D.automation == name).group_by(D.status)).all()),
+        "customers": _ordered(dict(session.execute(select(A.status, func.count()).where(
+            A.automation == name, A.kind == "transfer").group_by(A.status)).all()), TRANSFER_STATES),
+        "members": [],
+    }
+    deps = session.execute(select(D).where(D.automation == name).order_by(D.updated_at.desc(), D.id.desc())
+                           .limit(limit)).scalars().all() if limit else []
+    if not deps:
+        return out
+    per: dict[int, dict[str, Any]] = {d.id: {"customers": {}, "takeovers": {}, "outbox": set(), "member_name": None} for d in deps}
+    for dep_id, status, payload, outbox_id in session.execute(
+            select(A.departure_id, A.status, A.payload, A.outbox_id).where(column_in(session, A.departure_id, list(per)), A.kind == "transfer")):
+        got, payload = per[dep_id], payload or {}
+        got["customers"][status] = got["customers"].get(status, 0) + 1
+        takeover = payload.get("takeover") or ""
+        by = got["takeovers"].setdefault(takeover, {})
+        by[status] = by.get(status, 0) + 1
+        got["member_name"] = got["member_name"] or payload.get("member_name")
+        if outbox_id is not None:
+            got["outbox"].add(outbox_id)
+    ids = sorted({o for g in per.values() for o in g["outbox"]})
+    delivery = dict(session.execute(select(OutboxRow.id, OutboxRow.status).where(column_in(session, OutboxRow.id, ids))).all()) if ids else {}
+    for d in deps:
+        got = per[d.id]
+        batches: dict[str, int] = {}
+        for o in got["outbox"]:
+            state = delivery.get(o, "missing")
+            batches[state] = batches.get(state, 0) + 1
+        out["members"].append({
+            "departure_id": d.id, "connector": d.connector, "member": d.member, "member_name": got["member_name"],
+            "status": d.status, "signals": d.signals, "source": d.source, "signalled_at": d.signalled_at, "updated_at": d.updated_at,
+            "next_check_at": d.next_due_at, "batches": d.batches, "batch_delivery": _ordered(batches, DELIVERY),
+            "customers": _ordered(got["customers"], TRANSFER_STATES), "total": sum(got["customers"].values()),
+            "takeovers": [{"takeover": t or None, "customers": _ordered(c, TRANSFER_STATES), "total": sum(c.values())}
+                          for t, c in sorted(got["takeovers"].items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))],
+            "detail": d.detail,
+        })
+    return out
+
+
+def contact_handovers(session: Any, contact_ids: list[int]) -> list[dict[str, Any]]:
+    """Every hand-over of these contacts (a contact and the ids merged into it), latest
+    first: which automation, the member who left, who takes over, the batch, the transfer's
+    state and why it failed."""
+    if not contact_ids:
+        return []
+    A = AutomationAction
+    rows = session.execute(select(A).where(column_in(session, A.contact_id, contact_ids), A.kind == "transfer")
+                           .order_by(A.id.desc())).scalars().all()
+    return [{"automation": r.automation, "contact_id": r.contact_id, "status": r.status,
+             "member": (r.payload or {}).get("member"), "member_name": (r.payload or {}).get("member_name"),
+             "takeover": (r.payload or {}).get("takeover"), "batch": (r.payload or {}).get("batch"),
+             "target": r.target, "reason": r.detail if r.status == "failed" else None,
+             "chosen": r.detail if r.status != "failed" else None, "at": r.created_at} for r in rows]

@@ -25,10 +25,46 @@ def _who(item: dict[str, Any], masked: bool) -> dict[str, Any]:
     return item
 
 
+def full_time(runtime: Any, value: datetime | None) -> str | None:
+    """``2026-12-07 09:00`` in the automations' time zone (a schedule's firings)."""
+    if value is None:
+        return None
+    return value.astimezone(runtime.config.automations.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _schedule(runtime: Any, info: dict[str, Any] | None) -> None:
+    """A schedule rule's times as the pages read them (local, in its time zone)."""
+    if info is None:
+        return
+    info["next_local"] = full_time(runtime, info["next_at"])
+    if info["last"] is not None:
+        info["last"]["instant_local"] = full_time(runtime, info["last"]["instant"])
+
+
+def _handover(session: Any, info: dict[str, Any] | None) -> None:
+    """Staff names from the member directory (the departed member's as handed over, else
+    the directory's) next to their ids; the job's last note with anything phone-shaped
+    masked."""
+    if info is None:
+        return
+    from hub.web.labels import member_names
+
+    ids = [m["member"] for m in info["members"]] + [t["takeover"] for m in info["members"] for t in m["takeovers"] if t["takeover"]]
+    names = member_names(session, ids)
+    for m in info["members"]:
+        m["member_name"] = names.get(m["member"]) or m["member_name"]
+        m["detail"] = mask_value(m["detail"])
+        for t in m["takeovers"]:
+            t["takeover_name"] = names.get(t["takeover"]) if t["takeover"] else None
+
+
 def automation_list(runtime: Any, session: Any) -> list[dict[str, Any]]:
     from hub.automations.views import overview
 
-    return overview(runtime, session)
+    out = overview(runtime, session)
+    for a in out:
+        _schedule(runtime, a["schedule"])
+    return out
 
 
 def automation_detail(runtime: Any, session: Any, name: str, *, masked: bool = True) -> dict[str, Any] | None:
@@ -40,6 +76,8 @@ def automation_detail(runtime: Any, session: Any, name: str, *, masked: bool = T
     if found is None:
         return None
     found["timezone"] = runtime.config.automations.timezone
+    _schedule(runtime, found["schedule"])
+    _handover(session, found["handover"])
     for c in found["contacts"]:
         _who(c, masked)
         if "next_at" in c:
@@ -66,4 +104,20 @@ def contact_journeys(runtime: Any, session: Any, contact_ids: list[int], *, mask
         j["timezone"] = runtime.config.automations.timezone
         if masked and j["exit_reason"]:
             j["exit_reason"] = mask_value(j["exit_reason"])
+    return out
+
+
+def contact_handovers(session: Any, contact_ids: list[int], *, masked: bool = True) -> list[dict[str, Any]]:
+    """The departure hand-overs of a contact (with the ids merged into it), latest first,
+    with the members' names from the directory; a failure's reason masked."""
+    from hub.automations.views import contact_handovers as handovers
+    from hub.web.labels import member_names
+
+    out = handovers(session, contact_ids)
+    names = member_names(session, [h["member"] for h in out] + [h["takeover"] for h in out])
+    for h in out:
+        h["member_name"] = names.get(h["member"]) or h["member_name"]
+        h["takeover_name"] = names.get(h["takeover"])
+        if masked and h["reason"]:
+            h["reason"] = mask_value(h["reason"])
     return out

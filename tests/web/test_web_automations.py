@@ -255,7 +255,8 @@ def test_the_list_gives_each_automations_kind_status_trigger_and_counts(app, tok
     assert sop["enrollments"] == {"active": 2, "exited": 1, "completed": 1}
     # Step 1 of 赵女士, 李先生 and 王女士: delivered to the WeCom sandbox; 赵女士's step 2: pending;
     # 周先生's step 1: failed; done: four enrollments and 赵女士's hub tag.
-    assert sop["actions"] == {"sent": 3, "pending": 1, "held": 0, "failed": 1, "discarded": 0, "capped": 0, "preview": 0, "done": 5}
+    assert sop["actions"] == {"sent": 3, "pending": 1, "held": 0, "failed": 1, "discarded": 0, "capped": 0, "preview": 0, "done": 5,
+                              "unchanged": 0}
     assert sop["ledger"] == {"queued": 4, "done": 5, "failed": 1}
     assert sop["delivery"] == {"pending": 1, "delivered": 3}
     assert (tag["kind"], tag["status"], tag["enrollments"]) == ("rule", "live", None)
@@ -517,4 +518,4 @@ def test_ledger_states_beyond_the_usual_ones_are_counted_and_shown(app, tokens, 
     a = api(app, tokens["support"], "GET", "/automations/price_objection_tag").get_json()
     assert a["ledger"] == {"queued": 1, "done": 1, "waiting": 1}
     html = ui_client(app, tokens["support"]).get("/automations/price_objection_tag").get_data(as_text=True)
-    assert re.search(r'data-status="waiting".*<span class="tag ">waiting</span>', html, re.S)
+    assert re.search(r'data-status="waiting".*<span class="tag ">等待接替</span>', html, re.S)

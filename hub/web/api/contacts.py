@@ -58,13 +58,15 @@ def search(args):
 @requires("support")
 @blp.response(200, S.ContactOut)
 def detail(contact_id: int):
-    """One contact: attributes with where each came from, identities (masked), links, merges, SOP journeys."""
+    """One contact: attributes with where each came from, identities (masked), links, merges, SOP journeys,
+    departure hand-overs."""
     from hub.web.views import contact_dict
 
     rt = runtime()
     with rt.db.session() as s:
         view = _view(s, contact_id)
-        return {**contact_dict(rt, view, masked=True), "journeys": _journeys(rt, s, view, masked=True)}
+        return {**contact_dict(rt, view, masked=True), "journeys": _journeys(rt, s, view, masked=True),
+                "handovers": _handovers(s, view, masked=True)}
 
 
 def _journeys(rt, session, view, *, masked: bool) -> list[dict]:
@@ -72,6 +74,13 @@ def _journeys(rt, session, view, *, masked: bool) -> list[dict]:
     from hub.web.automations import contact_journeys
 
     return contact_journeys(rt, session, [view.id, *view.merged_ids], masked=masked)
+
+
+def _handovers(session, view, *, masked: bool) -> list[dict]:
+    """The contact's departure hand-overs (its own and those of ids merged into it)."""
+    from hub.web.automations import contact_handovers
+
+    return contact_handovers(session, [view.id, *view.merged_ids], masked=masked)
 
 
 @blp.route("/contacts/<int:contact_id>/reveal", methods=["POST"])
@@ -86,7 +95,8 @@ def reveal(contact_id: int):
     with rt.db.session() as s:
         view = _view(s, contact_id)
         audit(s, actor(), "contact.reveal", f"contact:{view.id}", {"via": "api"})
-        return {**contact_dict(rt, view, masked=False), "journeys": _journeys(rt, s, view, masked=False)}
+        return {**contact_dict(rt, view, masked=False), "journeys": _journeys(rt, s, view, masked=False),
+                "handovers": _handovers(s, view, masked=False)}
 
 
 @blp.route("/contacts/<int:contact_id>/history", methods=["GET"])

@@ -256,6 +256,28 @@ class ContactOut(Strict):
     open_conflicts = fields.List(fields.Nested(ConflictOut))
     journeys = fields.List(fields.Nested(JourneyProgressOut),
                            metadata={"description": "Its SOP journeys (automations): the step it is at, the next one's time."})
+    handovers = fields.List(fields.Nested("ContactHandoverOut"),
+                            metadata={"description": "Departure hand-overs of this customer (latest first): the member who "
+                                                     "left, who takes over, the transfer's state."})
+
+
+TRANSFER_STATES = ["queued", "waiting", "done", "refused", "limit", "failed", "preview"]
+
+
+class ContactHandoverOut(Strict):
+    automation = fields.String(required=True)
+    contact_id = fields.Integer(metadata={"description": "The customer (this one, or an id merged into it)."})
+    status = fields.String(required=True, metadata={"description": "The transfer's state: " + ", ".join(TRANSFER_STATES) + " "
+                                                    "(limit: the takeover has too many customers)."})
+    member = fields.String(allow_none=True, metadata={"description": "The member who left (user id)."})
+    member_name = fields.String(allow_none=True)
+    takeover = fields.String(allow_none=True, metadata={"description": "Who takes over (user id); null: nobody found."})
+    takeover_name = fields.String(allow_none=True)
+    batch = fields.Integer(allow_none=True, metadata={"description": "The transfer batch (of ≤ 100 customers) it went in."})
+    target = fields.String(metadata={"description": "instance.sink the transfer is written to."})
+    reason = fields.String(allow_none=True, metadata={"description": "Why it failed."})
+    chosen = fields.String(allow_none=True, metadata={"description": "How the takeover was chosen (manager, fallback …)."})
+    at = fields.DateTime(allow_none=True)
 
 
 class EventOut(Strict):
@@ -404,7 +426,9 @@ class AutomationFiguresOut(Strict):
     discarded = fields.Integer()
     capped = fields.Integer(metadata={"description": "Messages over the per-customer daily cap, not sent."})
     preview = fields.Integer(metadata={"description": "Actions recorded while the automation was in preview."})
-    done = fields.Integer(metadata={"description": "Hub tags set, journey enrollments and exits."})
+    done = fields.Integer(metadata={"description": "Hub tags and attributes set, journey enrollments and exits."})
+    unchanged = fields.Integer(metadata={"description": "`set` actions that changed nothing (the value was already so, or the "
+                                                        "field policy kept another system's)."})
 
 
 class EnrollmentCountsOut(Strict):
@@ -425,11 +449,72 @@ class AutomationOut(Strict):
     source = fields.String(metadata={"description": "file:line of its definition."})
     steps = fields.Integer(allow_none=True)
     ledger = fields.Dict(keys=fields.String(), values=fields.Integer(),
-                         metadata={"description": "automation_actions per status: queued, done, preview, capped, failed."})
+                         metadata={"description": "automation_actions per status: queued, done, unchanged, preview, capped, "
+                                                  "failed, and a hand-over's transfer states (waiting, refused, limit)."})
     delivery = fields.Dict(keys=fields.String(), values=fields.Integer(),
                            metadata={"description": "The outbox rows of its writes per delivery state."})
     actions = fields.Nested(AutomationFiguresOut)
     enrollments = fields.Nested(EnrollmentCountsOut, allow_none=True)
+    schedule = fields.Nested("ScheduleOut", allow_none=True, metadata={"description": "A schedule (cron) rule's firings; null otherwise."})
+    handover = fields.Nested("HandoverOut", allow_none=True,
+                             metadata={"description": "A departure rule's hand-overs (the list: totals only); null otherwise."})
+
+
+class ScheduleLastOut(Strict):
+    instant = fields.DateTime(required=True, metadata={"description": "The last instant fired (or skipped)."})
+    instant_local = fields.String(metadata={"description": "`instant` as `YYYY-MM-DD HH:MM` in `timezone`."})
+    status = fields.String(required=True, validate=validate.OneOf(["firing", "done", "skipped", "stopped"]),
+                           metadata={"description": "firing (under way), done, skipped (first seen, changed, or paused at that "
+                                                    "instant), stopped (paused while firing)."})
+    contacts = fields.Integer(metadata={"description": "Contacts that matched `where:` at that instant."})
+    acted = fields.Integer(metadata={"description": "Of those, contacts an action was taken on (queued or done)."})
+    missed = fields.Integer(metadata={"description": "Earlier instants skipped by catch-up after downtime (fired once, not once each)."})
+    actions = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                          metadata={"description": "The firing's actions per ledger status (queued, done, unchanged, failed …)."})
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+
+
+class ScheduleOut(Strict):
+    expression = fields.String(required=True, metadata={"description": "The cron expression as written."})
+    where = fields.List(fields.String(), metadata={"description": "The population, in words (all must hold)."})
+    timezone = fields.String(metadata={"description": "automation_settings.timezone, the zone the expression is read in."})
+    next_at = fields.DateTime(metadata={"description": "The next firing."})
+    next_local = fields.String(metadata={"description": "`next_at` as `YYYY-MM-DD HH:MM` in `timezone`."})
+    last = fields.Nested(ScheduleLastOut, allow_none=True, metadata={"description": "null until an instant has passed since it was first seen."})
+
+
+class HandoverTakeoverOut(Strict):
+    takeover = fields.String(allow_none=True, metadata={"description": "null: nobody to take over (no manager and no fallback)."})
+    takeover_name = fields.String(allow_none=True)
+    customers = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "Per transfer state."})
+    total = fields.Integer()
+
+
+class HandoverMemberOut(Strict):
+    departure_id = fields.Integer(required=True)
+    connector = fields.String(metadata={"description": "The instance whose member left."})
+    member = fields.String(required=True)
+    member_name = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "open (transfers under way), done, previewed."})
+    signals = fields.Integer(metadata={"description": "How often the departure was signalled (callback, unassigned list, HR)."})
+    source = fields.String(allow_none=True, metadata={"description": "Where the latest signal came from."})
+    signalled_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+    next_check_at = fields.DateTime(allow_none=True, metadata={"description": "When the job follows the transfers again; null when done."})
+    batches = fields.Integer(metadata={"description": "Transfer batches (≤ 100 customers each) written."})
+    batch_delivery = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "The batches per outbox state."})
+    customers = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                            metadata={"description": "Customers per transfer state: " + ", ".join(TRANSFER_STATES) + "."})
+    total = fields.Integer()
+    takeovers = fields.List(fields.Nested(HandoverTakeoverOut))
+    detail = fields.String(allow_none=True, metadata={"description": "The job's last note: how the takeover was chosen, or the error it met."})
+
+
+class HandoverOut(Strict):
+    departures = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "Departed members per status."})
+    customers = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "Customers per transfer state, in all."})
+    members = fields.List(fields.Nested(HandoverMemberOut), metadata={"description": "The latest departed members (detail only)."})
 
 
 class ActionDefOut(Strict):
@@ -439,7 +524,9 @@ class ActionDefOut(Strict):
     payload = fields.Dict(allow_none=True)
     uses_mapping = fields.Boolean()
     describe = fields.String(allow_none=True, metadata={"description": "In words, where the target alone says too little "
-                                                                       "(transfer_customers: to whom)."})
+                                                                       "(transfer_customers: to whom; set: attribute = value)."})
+    attribute = fields.String(allow_none=True, metadata={"description": "A `set` action's attribute."})
+    value = fields.Raw(allow_none=True, metadata={"description": "A `set` action's value (may hold placeholders)."})
 
 
 class StepDefOut(Strict):

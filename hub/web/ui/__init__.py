@@ -298,9 +298,10 @@ def _contact_page(contact_id: int, *, masked: bool):
         used = s.execute(select(Event.connector).where(Event.contact_id == view.id).distinct()).scalars().all()
         channels = sorted({channel_of(rt, c) for c in used})
         contact["groups"] = _groups(s, view.id, masked=masked)
-        from hub.web.automations import contact_journeys
+        from hub.web.automations import contact_handovers, contact_journeys
 
         contact["journeys"] = contact_journeys(rt, s, [view.id, *view.merged_ids], masked=masked)
+        contact["handovers"] = contact_handovers(s, [view.id, *view.merged_ids], masked=masked)
         members = _member_names(s, contact, events)
     return render_template("contact.html", c=contact, events=events, next_cursor=page.next_cursor, channel=channel,
                            channels=channels, revealed=not masked, members=members)

@@ -1,5 +1,6 @@
-"""The UI's words for automations (the list, each automation's page, journeys on the contact
-page), merged into :data:`hub.web.ui.i18n.MESSAGES`."""
+"""The UI's words for automations (the list, each automation's page — schedules and
+hand-overs included —, journeys and hand-overs on the contact page), merged into
+:data:`hub.web.ui.i18n.MESSAGES`."""
 
 from __future__ import annotations
 
@@ -33,6 +34,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "contact.journeys": "SOP 旅程", "timeline.by_automation": "自动化 {name}",
         "audit.do.automation.approve": "批准自动化 {target} 上线", "audit.do.automation.pause": "暂停了自动化 {target}",
         "audit.do.automation.resume": "恢复了自动化 {target}",
+        # set actions, schedule (cron) rules, departure hand-overs
+        "auto.set": "设置属性 {name} = {value}", "fig.unchanged": "未变化", "auto.ledger.unchanged": "未变化",
+        "sched.title": "定时触发", "sched.expression": "cron 表达式", "sched.when": "触发时间", "sched.tz": "时区",
+        "sched.where": "对象", "sched.next": "下次触发", "sched.last": "上次触发", "sched.outcome": "结果",
+        "sched.never": "尚未触发：从下一个时刻起触发。",
+        "sched.status.done": "已触发", "sched.status.firing": "触发中", "sched.status.skipped": "已跳过",
+        "sched.status.stopped": "已停止（暂停）",
+        "sched.skipped_note": "该时刻未触发（首次加载、表达式或时区变更，或暂停中）",
+        "sched.matched": "符合条件 {n} 位", "sched.acted": "已执行 {n} 位",
+        "sched.missed": "停机后只补触发一次，跳过了 {n} 个更早的时刻",
+        "sched.next_short": "下次 {at}", "sched.last_short": "上次 {at}：{status}，{n} 位",
+        "ho.title": "离职交接", "ho.none": "还没有成员离职。", "ho.member": "离职成员", "ho.takeover": "接替成员",
+        "ho.batches": "批次", "ho.customers": "客户", "ho.signals": "信号 {n} 次", "ho.source": "最近信号：{source}",
+        "ho.nobody": "无人接替", "ho.next_check": "下次查询转接结果 {at}", "ho.total": "共 {n} 位客户",
+        "ho.departures": "离职成员 {n} 位", "ho.batch": "第 {n} 批",
+        "ho.status.open": "交接中", "ho.status.done": "已完成", "ho.status.previewed": "预览",
+        "ho.state.queued": "待发送", "ho.state.waiting": "等待接替", "ho.state.done": "已接替", "ho.state.refused": "客户拒绝",
+        "ho.state.limit": "接替成员客户已满", "ho.state.failed": "失败", "ho.state.preview": "预览",
+        "auto.ledger.waiting": "等待接替", "auto.ledger.refused": "客户拒绝", "auto.ledger.limit": "接替成员客户已满",
+        "ho.said.queued": "离职交接：{who} 的客户转给 {takeover}（待发送）", "ho.said.waiting": "离职交接：已发起转接给 {takeover}，等待接替",
+        "ho.said.done": "离职交接：已由 {takeover} 接替", "ho.said.refused": "离职交接：客户拒绝由 {takeover} 接替",
+        "ho.said.limit": "离职交接：{takeover} 的客户数已达上限，未能接替", "ho.said.failed": "离职交接：转给 {takeover} 失败（{reason}）",
+        "ho.contact": "离职交接",
     },
     "en": {
         "nav.automations": "Automations", "auto.title": "Automations",
@@ -63,5 +87,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "contact.journeys": "Journeys", "timeline.by_automation": "automation {name}",
         "audit.do.automation.approve": "Approved automation {target} (live)", "audit.do.automation.pause": "Paused automation {target}",
         "audit.do.automation.resume": "Resumed automation {target}",
+        "auto.set": "set {name} = {value}", "fig.unchanged": "unchanged", "auto.ledger.unchanged": "unchanged",
+        "sched.title": "Schedule", "sched.expression": "Cron", "sched.when": "Fires", "sched.tz": "Time zone",
+        "sched.where": "For contacts where", "sched.next": "Next firing", "sched.last": "Last instant", "sched.outcome": "Outcome",
+        "sched.never": "Not fired yet: it fires from its next instant on.",
+        "sched.status.done": "fired", "sched.status.firing": "firing now", "sched.status.skipped": "skipped",
+        "sched.status.stopped": "stopped (paused)",
+        "sched.skipped_note": "not fired at that instant (first seen, expression or time zone changed, or paused)",
+        "sched.matched": "{n} matched", "sched.acted": "{n} acted on",
+        "sched.missed": "caught up once after downtime: {n} earlier instant(s) skipped",
+        "sched.next_short": "next {at}", "sched.last_short": "last {at}: {status}, {n}",
+        "ho.title": "Hand-overs", "ho.none": "No member has left yet.", "ho.member": "Departed member", "ho.takeover": "Taking over",
+        "ho.batches": "Batches", "ho.customers": "Customers", "ho.signals": "signalled {n}×", "ho.source": "latest signal: {source}",
+        "ho.nobody": "nobody", "ho.next_check": "next look at the transfers {at}", "ho.total": "{n} customer(s)",
+        "ho.departures": "{n} departed member(s)", "ho.batch": "batch {n}",
+        "ho.status.open": "in progress", "ho.status.done": "done", "ho.status.previewed": "previewed",
+        "ho.state.queued": "queued", "ho.state.waiting": "waiting", "ho.state.done": "taken over", "ho.state.refused": "refused",
+        "ho.state.limit": "takeover limit", "ho.state.failed": "failed", "ho.state.preview": "preview",
+        "auto.ledger.waiting": "waiting", "auto.ledger.refused": "refused", "auto.ledger.limit": "takeover limit",
+        "ho.said.queued": "Hand-over: {who}'s customer goes to {takeover} (queued)",
+        "ho.said.waiting": "Hand-over: transfer to {takeover} requested, waiting for the takeover",
+        "ho.said.done": "Hand-over: taken over by {takeover}", "ho.said.refused": "Hand-over: the customer refused {takeover}",
+        "ho.said.limit": "Hand-over: {takeover} has reached the customer limit; not taken over",
+        "ho.said.failed": "Hand-over: transfer to {takeover} failed ({reason})",
+        "ho.contact": "Hand-overs",
     },
 }

@@ -26,7 +26,11 @@ def _automation_globals() -> dict:
     """``has_automations()``: the menu links the automations page (for operators and admins)
     only when the config has any; support agents reach an automation's page from the
     timeline."""
-    return {"has_automations": lambda: bool(_runtime().config.automations.automations)}
+    from hub.web.cron_text import describe
+    from hub.web.ui.i18n import current_lang
+
+    return {"has_automations": lambda: bool(_runtime().config.automations.automations),
+            "cron_words": lambda expression: describe(expression, current_lang())}
 
 
 @bp.route("/automations")

@@ -362,6 +362,12 @@ def test_journey_times_follow_the_configured_time_zone(app, tokens, auto_hub):
 
 def test_the_openapi_document_describes_the_automation_operations(app, tokens):
     doc = api(app, tokens["support"], "GET", "/openapi.json").get_json()
+    schemas = doc["components"]["schemas"]
+    assert {"schedule", "handover"} <= set(schemas["AutomationOut"]["properties"])
+    assert {"next_at", "next_local", "last", "expression", "timezone"} <= set(schemas["ScheduleOut"]["properties"])
+    assert {"missed", "acted", "contacts", "actions"} <= set(schemas["ScheduleLastOut"]["properties"])
+    assert {"takeovers", "customers", "batches", "batch_delivery"} <= set(schemas["HandoverMemberOut"]["properties"])
+    assert "unchanged" in schemas["AutomationFiguresOut"]["properties"] and "handovers" in schemas["ContactOut"]["properties"]
     paths = doc["paths"]
     for path in ("/api/v1/automations", "/api/v1/automations/{name}"):
         assert "get" in paths[path]
@@ -519,3 +525,348 @@ def test_ledger_states_beyond_the_usual_ones_are_counted_and_shown(app, tokens, 
     assert a["ledger"] == {"queued": 1, "done": 1, "waiting": 1}
     html = ui_client(app, tokens["support"]).get("/automations/price_objection_tag").get_data(as_text=True)
     assert re.search(r'data-status="waiting".*<span class="tag ">等待接替</span>', html, re.S)
+
+
+# -- schedule rules, set actions and departure hand-overs ---------------------------------------
+#
+# A second hub, built through the real engines: a CRM feeding stages and segments, a WeCom
+# sandbox with its customer relations, members and the transfers sink. price_followup fires
+# on weekday mornings (the schedules' fire_due with an explicit clock: first seen on a
+# Thursday, back after downtime on Monday) and sets segment = 高意向; 李四 leaves (the
+# delete_user callback through the webhook door) and departure hands his customers to his
+# manager 张三, with the transfers followed through the WeCom sandbox to each final state.
+
+MORE_AUTOMATIONS = """
+  price_followup:
+    description: 工作日早上：评估价格的客户标为高意向并推送价格方案
+    on: {schedule: "0 9 * * 1-5", where: {attribute: stage, is: 评估价格}}
+    do:
+      - {set: {segment: 高意向}}
+      - {sink: wecom_sales.messages, template: price_plan}
+  departure:
+    on: {member: left}
+    do: {transfer_customers: {to: manager_of_member, fallback: sunqi}}
+"""
+#: 陈先生 and 林女士 evaluate prices (林女士 is 高意向 already: her set changes nothing); 吴先生
+#: is only interested. All three are 李四's WeCom customers.
+CHEN, LIN, WU = (11, "陈先生", "13900139011"), (12, "林女士", "13900139012"), (13, "吴先生", "13900139013")
+SHANGHAI_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def more_config_text(tmp_path: Path, database_url: str, redis_url: str, wecom: dict) -> str:
+    mappings = Path(__file__).resolve().parents[2] / "mappings"
+    crm = tmp_path / "crm.contacts.yaml"
+    crm.write_text(MAPPING.replace("  stage: stage\n", "  stage: stage\n  segment: segment\n"), encoding="utf-8")
+    return f"""hub:
+  database_url: "{database_url}"
+  redis_url: "{redis_url}"
+  var_dir: "{tmp_path}/var"
+  log_level: WARNING
+connectors:
+  crm:
+    type: example
+    config: {{base_url: "http://sandbox.hub.test/sandbox/crm", api_key: sandbox-api-key-0001, webhook_secret: sandbox-webhook-secret}}
+    streams:
+      contacts: {{mapping: "{crm}"}}
+  wecom_sales:
+    type: wecom
+    config: {json.dumps(wecom, ensure_ascii=False)}
+    streams:
+      external_contacts: {{mapping: "{mappings / 'wecom.external_contacts.yaml'}"}}
+      unassigned: {{mapping: "{mappings / 'wecom.unassigned.yaml'}"}}
+      follow_users: {{mapping: "{mappings / 'wecom.follow_users.yaml'}"}}
+    sinks:
+      messages: {{mode: live, sources: []}}
+      transfers: {{mode: live, sources: []}}
+automation_settings:
+  dir: "{tmp_path}/automations"
+automation_templates:
+  price_plan: {{sender: "{{attributes.owner}}", external_userid: "{{identities.wecom_external_userid}}", text: "价格方案：年付八五折"}}
+automations:{MORE_AUTOMATIONS}"""
+
+
+@dataclass
+class MoreHub(AutomationHub):
+    #: WeCom external_userid per crm id, and the customers whose transfers end refused / at
+    #: the takeover's limit / failed, and the one handed over later (still waiting)
+    ext: dict[int, str] = field(default_factory=dict)
+    refused: str = ""
+    limit: str = ""
+    failed: str = ""
+    later: str = ""
+    clock: datetime | None = None
+
+    def sync(self, stream: str) -> None:
+        from hub.pipeline.inline import sync_inline
+
+        got = sync_inline(self.runtime, "wecom_sales", stream)
+        assert got["rejected"] == 0 and not got["error"], got
+
+    def push(self, fields: dict) -> None:
+        """One encrypted WeCom callback through the webhook door, then processing."""
+        from hub.pipeline.webhook import ingest_webhook
+        from hub.store.models import InboxRow
+
+        ingest_webhook(self.runtime, "wecom_sales", self.wecom.callback(fields))
+        with self.runtime.db.session() as s:
+            pending = list(s.scalars(select(InboxRow.id).where(InboxRow.status == "pending")))
+        assert run_inline(self.runtime, inbox_ids=pending)["rejected"] == 0
+
+    def departures_job(self, hours: float = 0) -> None:
+        """The ticker's departures job ``hours`` later, then delivery of what it wrote."""
+        from hub.automations.departure import advance_departures
+        from hub.store.types import utcnow
+
+        self.clock = max(self.clock or utcnow(), utcnow()) + timedelta(hours=hours)
+        done = advance_departures(self.runtime, now=self.clock)
+        if done.outbox_ids:
+            self.deliver(done.outbox_ids)
+
+
+def build_more_hub(tmp_path: Path, database_url: str, redis_url: str) -> MoreHub:
+    from hub.automations.schedule import fire_due
+    from hub.runtime import set_current
+
+    wecom, router = WeComSandbox(), SandboxRouter()
+    base = router.mount(wecom, "/sandbox/wecom_sales")
+    path = tmp_path / "hub.yaml"
+    path.write_text(more_config_text(tmp_path, database_url, redis_url, wecom.config_for(base)), encoding="utf-8")
+    runtime = Runtime(load_config(path, env={}))
+    set_current(runtime)
+    router.__enter__()
+    hub = MoreHub(runtime, router, wecom)
+    approve(runtime, "price_followup", actor="cli:setup")
+    approve(runtime, "departure", actor="cli:setup")
+    records = {}
+    for (crm_id, name, phone), stage, segment in ((CHEN, "评估价格", None), (LIN, "评估价格", "高意向"), (WU, "兴趣", None)):
+        ext = wecom.add_customer("lisi", name=name).split(":")[0]
+        hub.ext[crm_id] = ext
+        records[crm_id] = {"id": crm_id, "name": name, "phone": phone, "stage": stage, "wxid": ext, "owner": "lisi",
+                           **({"segment": segment} if segment else {})}
+    hub.records = records
+    hub.feed(*records.values())
+    hub.sync("follow_users")  # the member directory: 张三, 李四 …
+    hub.sync("external_contacts")
+    with runtime.db.session() as s:
+        for crm_id, ext in hub.ext.items():
+            hub.contacts[crm_id] = s.scalar(select(Identity.contact_id).where(Identity.kind == "wecom_external_userid",
+                                                                              Identity.value == ext))
+    # The schedule: first seen on Thursday 2026-12-03 at 08:00 (it fires from its next instant
+    # on); the hub is down from Thursday to Monday; back on Monday 09:05 it fires once, for
+    # Monday 09:00 (Thursday and Friday 09:00 skipped).
+    fire_due(runtime, now=datetime(2026, 12, 3, 8, 0, tzinfo=SHANGHAI_TZ))
+    fired = fire_due(runtime, now=datetime(2026, 12, 7, 9, 5, tzinfo=SHANGHAI_TZ))
+    assert fired.contacts == 2, fired
+    hub.deliver(fired.outbox_ids)
+    # 李四 leaves. Before the hand-over one of his customers deletes him (WeCom refuses that
+    # transfer: failed); after 24 hours 林女士 refuses, 吴先生's takeover is at its limit, the
+    # rest are taken over; a customer who shows up later in the unassigned list is handed
+    # over in a second batch and still waits.
+    others = sorted(e for (e, u) in wecom.relations if u == "lisi" and e not in hub.ext.values())
+    hub.failed, hub.refused, hub.limit = others[0], hub.ext[LIN[0]], hub.ext[WU[0]]
+    wecom.depart_member("lisi")
+    hub.push({"Event": "change_contact", "ChangeType": "delete_user", "UserID": "lisi", "CreateTime": 1767571200})
+    del wecom.relations[(hub.failed, "lisi")]
+    hub.departures_job()
+    hub.departures_job(hours=1)  # transfer_result: waiting
+    wecom.advance_transfers(refuse={hub.refused})
+    wecom.transfers[("lisi", "zhangsan", True)][hub.limit]["status"] = 4
+    hub.departures_job(hours=1)
+    hub.later = wecom.add_customer(userid="lisi").split(":")[0]
+    hub.sync("unassigned")
+    hub.departures_job()
+    hub.departures_job(hours=1)
+    return hub
+
+
+@pytest.fixture
+def more_hub(tmp_path, db, database_url, redis_url, redis_conn):
+    from hub.runtime import set_current
+
+    hub = build_more_hub(tmp_path, database_url, redis_url)
+    yield hub
+    hub.close()
+    set_current(None)
+
+
+@pytest.fixture
+def more_app(more_hub):
+    return create_app(more_hub.runtime)
+
+
+@pytest.fixture
+def more_tokens(more_app) -> dict[str, str]:
+    runtime = more_app.extensions["hub"]
+    return {role: create_token(runtime.db, f"{role}-tester", role)[1] for role in ROLES}
+
+
+def test_a_schedule_rule_gives_its_cron_next_firing_and_last_instant(more_app, more_tokens, more_hub):
+    listed = {a["name"]: a for a in api(more_app, more_tokens["support"], "GET", "/automations").get_json()}
+    assert listed["departure"]["schedule"] is None and listed["price_followup"]["handover"] is None
+    a = api(more_app, more_tokens["support"], "GET", "/automations/price_followup").get_json()
+    sc = a["schedule"]
+    assert (sc["expression"], sc["where"], sc["timezone"]) == ("0 9 * * 1-5", ["stage = 评估价格"], "Asia/Shanghai")
+    nxt = datetime.fromisoformat(sc["next_at"]).astimezone(SHANGHAI_TZ)
+    assert (nxt.hour, nxt.minute) == (9, 0) and nxt.weekday() < 5 and sc["next_local"] == nxt.strftime("%Y-%m-%d %H:%M")
+    last = sc["last"]
+    assert (last["instant_local"], last["status"], last["contacts"], last["acted"], last["missed"]) == (
+        "2026-12-07 09:00", "done", 2, 2, 2)
+    assert datetime.fromisoformat(last["instant"]) == datetime(2026, 12, 7, 1, 0, tzinfo=timezone.utc)
+    # 陈先生: segment set and the message sent; 林女士: already 高意向 (unchanged), message sent.
+    assert last["actions"] == {"queued": 2, "done": 1, "unchanged": 1}
+    assert listed["price_followup"]["schedule"]["last"]["acted"] == 2
+    assert a["actions"]["unchanged"] == 1 and a["actions"]["done"] == 1 and a["actions"]["sent"] == 2
+    assert a["ledger"] == {"queued": 2, "done": 1, "unchanged": 1}
+
+
+def test_before_its_first_instant_a_schedule_shows_it_has_not_fired(more_hub):
+    """A schedule whose time zone changed fires from its next instant on (the instant before
+    is recorded skipped): the page says so — not a firing of zero contacts — and shows the
+    next firing in the new zone."""
+    from hub.automations.schedule import fire_due
+
+    more_hub.runtime.config.automations.timezone = "UTC"
+    assert fire_due(more_hub.runtime, now=datetime(2026, 12, 8, 9, 30, tzinfo=timezone.utc)).skipped
+    more_app = create_app(more_hub.runtime)
+    token = create_token(more_hub.runtime.db, "support-2", "support")[1]
+    sc = api(more_app, token, "GET", "/automations/price_followup").get_json()["schedule"]
+    assert sc["last"]["status"] == "skipped" and sc["last"]["acted"] == 0 and sc["last"]["actions"] == {}
+    assert (sc["timezone"], sc["last"]["instant_local"]) == ("UTC", "2026-12-08 09:00") and sc["next_local"].endswith(" 09:00")
+    html = ui_client(more_app, token).get("/automations/price_followup").get_data(as_text=True)
+    assert 'data-last-status="skipped">已跳过' in html and "首次加载" in html and "符合条件" not in html
+
+
+def test_the_schedule_page_reads_in_words_in_zh_and_en(more_app, more_tokens, more_hub):
+    client = ui_client(more_app, more_tokens["support"])
+    html = client.get("/automations/price_followup").get_data(as_text=True)
+    assert '<td data-sched="words">每周一至周五 09:00</td>' in html
+    assert '<td class="mono" data-sched="expression">0 9 * * 1-5</td>' in html and "Asia/Shanghai" in html
+    assert '<span data-instant>2026-12-07 09:00</span>' in html and ">已触发<" in html
+    assert "符合条件 2 位" in html and "已执行 2 位" in html and "停机后只补触发一次，跳过了 2 个更早的时刻" in html
+    assert '<span data-set="segment">设置属性 segment = 高意向</span>' in html
+    assert re.search(r'data-fig="unchanged" class=""><dt>未变化</dt><dd>1</dd>', html)
+    assert re.search(r'data-status="unchanged".*<span class="tag ">未变化</span>.*segment is already 高意向', html, re.S)
+    assert "13900139012" not in html and "139****9012" in html  # the sample of contacts, masked
+    en = client.get("/automations/price_followup?lang=en").get_data(as_text=True)
+    assert '<td data-sched="words">at 09:00, Monday to Friday</td>' in en and ">fired<" in en
+    assert "2 matched" in en and "2 acted on" in en and "caught up once after downtime: 2 earlier instant(s) skipped" in en
+    assert "set segment = 高意向" in en and re.search(r"<dt>unchanged</dt><dd>1</dd>", en)
+    listed = client.get("/automations?lang=zh-CN").get_data(as_text=True)
+    assert re.search(r'data-schedule="0 9 \* \* 1-5">\s*<span data-cron-words>每周一至周五 09:00</span> · <span data-next>下次 \d{4}-\d\d-\d\d 09:00</span>'
+                     r' · <span data-last>上次 2026-12-07 09:00：已触发，2 位</span>', listed)
+
+
+def test_a_departure_rule_shows_each_members_hand_over(more_app, more_tokens, more_hub):
+    from sqlalchemy import func
+
+    from hub.store.models import AutomationAction, Departure
+
+    a = api(more_app, more_tokens["support"], "GET", "/automations/departure").get_json()
+    ho = a["handover"]
+    members = {m["member"]: m for m in ho["members"]}
+    assert set(members) == {"lisi", "zhaoliu"}  # the unassigned list also signalled 赵六, who left before
+    lisi = members["lisi"]
+    assert (lisi["member_name"], lisi["connector"], lisi["status"], lisi["batches"]) == ("李四", "wecom_sales", "open", 2)
+    assert lisi["signals"] >= 2  # the callback, then the unassigned list
+    assert lisi["batch_delivery"] == {"delivered": 2}
+    with more_hub.runtime.db.session() as s:
+        dep = s.scalar(select(Departure).where(Departure.member == "lisi"))
+        handed = s.scalar(select(func.count()).select_from(AutomationAction).where(AutomationAction.departure_id == dep.id))
+        taken = {p["customer"] for p in s.scalars(select(AutomationAction.payload).where(
+            AutomationAction.departure_id == dep.id, AutomationAction.status == "done"))}
+    # every customer taken over follows 张三 in WeCom now
+    assert lisi["total"] == handed == len([e for (e, u) in more_hub.wecom.relations if u == "zhangsan" and e in taken]) + 4
+    # the order they are shown in, with the later customer still waiting
+    assert lisi["customers"] == {"waiting": 1, "done": handed - 4, "refused": 1, "limit": 1, "failed": 1}
+    (takeover,) = lisi["takeovers"]
+    assert (takeover["takeover"], takeover["takeover_name"], takeover["customers"]) == ("zhangsan", "张三", lisi["customers"])
+    assert lisi["next_check_at"] is not None and "manager" in lisi["detail"]
+    assert members["zhaoliu"]["member_name"] == "赵六" and members["zhaoliu"]["customers"]
+    assert sum(ho["departures"].values()) == 2
+    assert sum(ho["customers"].values()) == sum(m["total"] for m in members.values())
+    listed = {x["name"]: x for x in api(more_app, more_tokens["support"], "GET", "/automations").get_json()}
+    assert listed["departure"]["handover"]["members"] == [] and listed["departure"]["handover"]["customers"] == ho["customers"]
+
+
+def test_the_departure_page_reads_per_member_in_zh_and_en(more_app, more_tokens, more_hub):
+    client = ui_client(more_app, more_tokens["support"])
+    html = client.get("/automations/departure").get_data(as_text=True)
+    row = re.search(r'<tr data-member="lisi" data-departure-status="open">(.*?)</tr>', html, re.S).group(1)
+    assert "<b>李四 <span class=\"mono small muted\">lisi</span></b>" in row
+    assert 'data-takeover="zhangsan">张三 <span class="mono small muted">zhangsan</span>' in row
+    for word in ("等待接替", "已接替", "客户拒绝", "接替成员客户已满", "失败"):
+        assert word in row
+    assert '<td data-batches="2"><b>2</b>' in row and "交接中" in row
+    assert 'data-section="handovers"' in html and "data-switch" not in html
+    assert 'data-transfer>' in html  # latest actions: 李四 → 张三 · 第 n 批
+    en = client.get("/automations/departure?lang=en").get_data(as_text=True)
+    row = re.search(r'<tr data-member="lisi" data-departure-status="open">(.*?)</tr>', en, re.S).group(1)
+    for word in ("waiting", "taken over", "refused", "takeover limit", "failed", "in progress"):
+        assert word in row
+    listed = client.get("/automations?lang=zh-CN").get_data(as_text=True)
+    assert re.search(r'data-handover>离职成员 2 位 · <span class="counts transfers">', listed)
+
+
+def test_the_contact_page_and_api_show_a_customers_hand_over(more_app, more_tokens, more_hub):
+    chen = more_hub.contacts[CHEN[0]]
+    got = api(more_app, more_tokens["support"], "GET", f"/contacts/{chen}").get_json()
+    (h,) = got["handovers"]
+    assert {k: h[k] for k in ("automation", "status", "member", "member_name", "takeover", "takeover_name", "batch", "reason")} == {
+        "automation": "departure", "status": "done", "member": "lisi", "member_name": "李四", "takeover": "zhangsan",
+        "takeover_name": "张三", "batch": 1, "reason": None}
+    with more_hub.runtime.db.session() as s:
+        failed = s.scalar(select(Identity.contact_id).where(Identity.kind == "wecom_external_userid", Identity.value == more_hub.failed))
+    (f,) = api(more_app, more_tokens["support"], "GET", f"/contacts/{failed}").get_json()["handovers"]
+    assert (f["status"], f["reason"]) == ("failed", "WeCom errcode 40096")
+    client = ui_client(more_app, more_tokens["support"])
+    html = client.get(f"/contacts/{chen}").get_data(as_text=True)
+    card = re.search(r'data-section="handovers">(.*?)</section>', html, re.S).group(1)
+    assert '<span>李四</span> → <span>张三</span>' in card and "已接替" in card and "第 1 批" in card
+    assert "离职交接：已由 张三（zhangsan） 接替" in html and "离职交接：已发起转接给 张三（zhangsan），等待接替" in html
+    assert 'data-by-automation="price_followup"' in html  # segment → 高意向, an attribute change by the automation
+    assert "139****9011" in html and "13900139011" not in html
+    en = client.get(f"/contacts/{chen}?lang=en").get_data(as_text=True)
+    assert "departure: Hand-over: taken over by 张三" in en and "departure: Hand-over: transfer to 张三 requested, waiting for the takeover" in en
+    assert "departure: Hand-over: 李四&#39;s customer goes to 张三 (queued)" in en
+    assert "Taken over" in en
+    lin = client.get(f"/contacts/{more_hub.contacts[LIN[0]]}?lang=en").get_data(as_text=True)
+    assert "Hand-over: the customer refused 张三" in lin
+    wu = client.get(f"/contacts/{more_hub.contacts[WU[0]]}?lang=zh-CN").get_data(as_text=True)
+    assert "接替成员客户已满" in wu
+    # a customer of a member still here has no hand-over card (and the API an empty list)
+    stays = next(e for (e, u) in more_hub.wecom.relations if u == "wangwu")
+    with more_hub.runtime.db.session() as s:
+        other = s.scalar(select(Identity.contact_id).where(Identity.kind == "wecom_external_userid", Identity.value == stays))
+    assert 'data-section="handovers"' not in client.get(f"/contacts/{other}").get_data(as_text=True)
+    assert api(more_app, more_tokens["support"], "GET", f"/contacts/{other}").get_json()["handovers"] == []
+    revealed = api(more_app, more_tokens["operator"], "POST", f"/contacts/{chen}/reveal").get_json()
+    assert revealed["handovers"][0]["status"] == "done"
+
+
+def test_schedule_and_hand_over_answers_conform_to_the_openapi_document(more_app, more_tokens, more_hub):
+    """The automation operations and the contact detail on the hub with a schedule rule and
+    hand-overs (the shapes the first hub never returns): every answer matches the document."""
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis import GenerationMode
+
+    from schemathesis import checks as c
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", more_app, headers=bearer(more_tokens["support"]))
+    wanted = [op.ok() for op in schema.get_all_operations()
+              if op.ok().path in ("/api/v1/automations", "/api/v1/automations/{name}", "/api/v1/contacts/{contact_id}")]
+    assert len(wanted) == 3
+    checks = [getattr(c, n) for n in ("not_a_server_error", "status_code_conformance", "content_type_conformance",
+                                      "response_schema_conformance") if hasattr(c, n)]
+    for operation in wanted:
+        params = {p.name for p in operation.path_parameters}
+        for name in ("price_followup", "departure"):
+            values = {"name": name, "contact_id": more_hub.contacts[CHEN[0]]}
+            strategy = operation.as_strategy(GenerationMode.POSITIVE, path_parameters={n: values[n] for n in params})
+
+            @settings(max_examples=2, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+            @given(case=strategy)
+            def run(case):
+                case.call_and_validate(checks=checks)
+
+            run()

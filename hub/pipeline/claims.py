@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import literal_column, select, update
 from sqlalchemy.orm import Session
 
 from hub.store.models import InboxRow
@@ -48,7 +48,10 @@ def claim_inbox(
     if ids is not None:
         if not ids:
             return []
-        where.append(column_in(session, InboxRow.id, ids))
+        # By id, the status is only a filter (``status || ''`` matches no index): with stale
+        # statistics the planner would otherwise walk every pending row of the status index
+        # and test each against the id array — a whole backlog per batch.
+        where = [InboxRow.status.op("||")(literal_column("''")) == "pending", column_in(session, InboxRow.id, ids)]
     if stream is not None:
         where += [InboxRow.connector == stream[0], InboxRow.stream == stream[1]]
     if session.get_bind().dialect.name == "sqlite":

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from hub.store.models import OutboxRow, Run
 from hub.store.types import utcnow
 from hub.store.upsert import column_in
+from hub.pipeline.outbound import status_of
 
 #: Webhook requests and delivery jobs within this many seconds of a burst's start join it.
 BURST_WINDOW = 60.0
@@ -121,7 +122,7 @@ def track_deliveries(db, outbox_ids: list[int], deliver: Callable[[list[int]], T
             chunk = ids[start : start + 500]
             for row_id, connector, sink, attempts in s.execute(
                 select(OutboxRow.id, OutboxRow.connector, OutboxRow.sink, OutboxRow.attempts).where(
-                    column_in(s, OutboxRow.id, chunk), OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+                    column_in(s, OutboxRow.id, chunk), status_of() == "pending", OutboxRow.next_attempt_at <= now)
             ):
                 before[row_id] = ((connector, sink), attempts)
     result = deliver(ids)

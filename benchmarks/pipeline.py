@@ -51,7 +51,8 @@ a separate run and its time is not the reported one), then a correctness check:
   hub never deletes in a destination — reported as ``stale``).
 
 ``--no-deliver`` measures the hub's side alone (outbox rows stay pending); ``--profile FILE``
-adds a cProfile run. On a PostgreSQL server with autovacuum off (as on the shared dev box)
+adds a cProfile run; ``--sql-times FILE`` writes the wall time spent in each statement text
+(server time plus the driver's adaptation of the parameters), biggest first. On a PostgreSQL server with autovacuum off (as on the shared dev box)
 the run ANALYZEs the hub's database every ``--analyze-every`` seconds, as autovacuum would;
 without statistics identity lookups degrade to scans of every identity of a kind.
 """
@@ -365,6 +366,7 @@ def child(config_path: str, use_tracemalloc: bool, profile: str | None, no_deliv
     stop_analyze, analyzed = None, [0]
     if analyze_every and runtime.db.dialect == "postgresql":
         stop_analyze, analyzed = start_autoanalyze(runtime.db.url, analyze_every)
+    sql_times = _time_statements() if os.environ.get("HUB_BENCH_SQL_TIMES") else None
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if use_tracemalloc:
         import tracemalloc
@@ -394,12 +396,37 @@ def child(config_path: str, use_tracemalloc: bool, profile: str | None, no_deliv
         tracemalloc.stop()
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     runtime.close()
+    if sql_times is not None:
+        ranked = sorted(sql_times.items(), key=lambda kv: -kv[1][1])
+        Path(os.environ["HUB_BENCH_SQL_TIMES"]).write_text(
+            "".join(f"{t:8.3f} s {n:6d}×  {sql}\n" for sql, (n, t) in ranked), encoding="utf-8")
     after_commit = stages["process_total"] + stages["deliver"]
     stages["pull"] = elapsed - after_commit - stages["ingest"]  # source reads, cursor, runs, commits
     stages["process_other"] = stages["process_total"] - stages["map"] - stages["resolve_apply"] - stages["outbox"]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"elapsed": elapsed, "cpu": usage.ru_utime + usage.ru_stime - cpu0, "totals": totals, "stages": stages, "base_rss_kb": base_rss,
                       "peak_rss_kb": peak_rss, "tracemalloc_peak": peak_py, "analyzed": analyzed[0]}))
+
+
+def _time_statements() -> dict[str, list]:
+    """``--sql-times``: wall time per statement text (its first 160 characters), measured
+    around psycopg's ``execute`` — the server's time plus the driver's adaptation."""
+    import psycopg
+
+    times: dict[str, list] = {}
+    original = psycopg.Cursor.execute
+
+    def execute(self, query, params=None, **kw):
+        t = time.perf_counter()
+        try:
+            return original(self, query, params, **kw)
+        finally:
+            text = query if isinstance(query, str) else query.decode() if isinstance(query, bytes) else str(query)
+            slot = times.setdefault(" ".join(text.split())[:160], [0, 0.0])
+            slot[0] += 1
+            slot[1] += time.perf_counter() - t
+    psycopg.Cursor.execute = execute
+    return times
 
 
 def run_child(config: Path, use_tracemalloc: bool = False, profile: str | None = None, no_deliver: bool = False,
@@ -637,6 +664,7 @@ def main() -> None:
                         help="PostgreSQL: hub end-to-end, hub side alone and dlt sql_table, interleaved, side by side")
     parser.add_argument("--contenders", default="hub,hub_side,dlt",
                         help="with --compare: which of hub (end-to-end), hub_side (--no-deliver), dlt to run, in this order")
+    parser.add_argument("--sql-times", help="write the wall time per SQL statement text of the runs to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--dlt-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -655,6 +683,8 @@ def main() -> None:
     if len(sizes) > 1:
         sys.exit("several --rows sizes: use --compare")
     args.rows = sizes[0]
+    if args.sql_times:
+        os.environ["HUB_BENCH_SQL_TIMES"] = str(Path(args.sql_times).resolve())
     if args.child:
         child(args.child, args.tracemalloc, args.profile, args.no_deliver, args.analyze_every)
         return

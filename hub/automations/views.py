@@ -217,7 +217,7 @@ def detail(runtime: Any, session: Any, name: str, *, sample: int = 20, recent: i
         latest = (select(A.contact_id, func.max(A.id).label("last")).where(A.automation == name)
                   .group_by(A.contact_id).order_by(func.max(A.id).desc()).limit(sample)).subquery()
         for r in session.execute(select(A).join(latest, A.id == latest.c.last).order_by(A.id.desc())).scalars():
-            samples.append({"contact_id": r.contact_id, "status": r.status, "target": r.target, "at": r.created_at})
+            samples.append({"contact_id": r.contact_id, "status": r.status, "kind": r.kind, "target": r.target, "at": r.created_at})
     people = _people(session, sorted({s["contact_id"] for s in samples}))
     for s in samples:
         s.update(people.get(s["contact_id"], {"display_name": None, "phone": None}))
@@ -305,10 +305,15 @@ def schedule_info(runtime: Any, session: Any, name: str, *, now: datetime | None
     if auto is None or not is_schedule(auto):
         return None
     sched = auto.on.schedule
+    now = now or utcnow()
     info = state(runtime, name, now=now)
-    out: dict[str, Any] = {"expression": sched.expression, "where": [c.describe() for c in sched.where],
-                           "timezone": info["timezone"], "next_at": info["next"], "last": None}
     last = info["last"]
+    # The engine fires an instant only after the last one it recorded: with that instant
+    # ahead of this clock (a clock set back, another host's), the next firing follows it.
+    after = last["instant"] if last is not None and last["instant"] >= now else None
+    out: dict[str, Any] = {"expression": sched.expression, "where": [c.describe() for c in sched.where],
+                           "timezone": info["timezone"], "last": None,
+                           "next_at": sched.next(after, runtime.config.automations.tz) if after is not None else info["next"]}
     if last is not None:
         out["last"] = {**last, "actions": {}, "acted": 0}
         if last["status"] != SKIPPED:

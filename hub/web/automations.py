@@ -84,6 +84,14 @@ def automation_detail(runtime: Any, session: Any, name: str, *, masked: bool = T
             c["next_due_local"] = local_time(runtime, c["next_at"]) if c["status"] == "active" else None
         if masked and c.get("exit_reason"):
             c["exit_reason"] = mask_value(c["exit_reason"])
+    transfers = [a for a in found["recent_actions"] if a["kind"] == "transfer" and isinstance(a["payload"], dict)]
+    if transfers:  # the members of a hand-over by name (staff, not customers: never masked)
+        from hub.web.labels import member_names
+
+        names = member_names(session, [a["payload"].get(k) for a in transfers for k in ("member", "takeover")])
+        for a in transfers:
+            a["member_name"] = names.get(a["payload"].get("member")) or a["payload"].get("member_name")
+            a["takeover_name"] = names.get(a["payload"].get("takeover"))
     for a in found["recent_actions"]:
         _who(a, masked)
         if masked:

@@ -712,6 +712,7 @@ def test_a_schedule_rule_gives_its_cron_next_firing_and_last_instant(more_app, m
     assert (last["instant_local"], last["status"], last["contacts"], last["acted"], last["missed"]) == (
         "2026-12-07 09:00", "done", 2, 2, 2)
     assert datetime.fromisoformat(last["instant"]) == datetime(2026, 12, 7, 1, 0, tzinfo=timezone.utc)
+    assert nxt > datetime.fromisoformat(last["instant"])  # never an instant the engine has fired already
     # 陈先生: segment set and the message sent; 林女士: already 高意向 (unchanged), message sent.
     assert last["actions"] == {"queued": 2, "done": 1, "unchanged": 1}
     assert listed["price_followup"]["schedule"]["last"]["acted"] == 2
@@ -798,7 +799,11 @@ def test_the_departure_page_reads_per_member_in_zh_and_en(more_app, more_tokens,
         assert word in row
     assert '<td data-batches="2"><b>2</b>' in row and "交接中" in row
     assert 'data-section="handovers"' in html and "data-switch" not in html
-    assert 'data-transfer>' in html  # latest actions: 李四 → 张三 · 第 n 批
+    chen = re.search(rf'<tr data-contact="{more_hub.contacts[CHEN[0]]}" data-status="done">(.*?)</tr>', html, re.S).group(1)
+    assert '<span class="tag">已接替</span>' in chen  # a transfer's done reads as taken over, not 已执行
+    assert re.search(r'data-transfer>李四 <span class="mono small muted">lisi</span> → 张三 <span class="mono small muted">zhangsan</span> · 第 1 批', html)
+    recent = {x["payload"]["customer"]: x for x in api(more_app, more_tokens["support"], "GET", "/automations/departure").get_json()["recent_actions"]}
+    assert (recent[more_hub.failed]["member_name"], recent[more_hub.failed]["takeover_name"]) == ("李四", "张三")
     en = client.get("/automations/departure?lang=en").get_data(as_text=True)
     row = re.search(r'<tr data-member="lisi" data-departure-status="open">(.*?)</tr>', en, re.S).group(1)
     for word in ("waiting", "taken over", "refused", "takeover limit", "failed", "in progress"):

@@ -556,6 +556,7 @@ class AutomationContactOut(Strict):
     status = fields.String(metadata={"description": "A journey's enrollment status, or a rule's last action's status."})
     at = fields.DateTime(allow_none=True)
     target = fields.String(metadata={"description": "A rule's last action."})
+    kind = fields.String(metadata={"description": "A rule's last action's kind (sink, tag, set, transfer …)."})
     round = fields.Integer()
     step = fields.Integer()
     steps = fields.Integer()
@@ -579,6 +580,8 @@ class AutomationActionOut(Strict):
     payload = fields.Raw(allow_none=True)
     detail = fields.String(allow_none=True)
     created_at = fields.DateTime(allow_none=True)
+    member_name = fields.String(allow_none=True, metadata={"description": "A hand-over's departed member, by name."})
+    takeover_name = fields.String(allow_none=True, metadata={"description": "A hand-over's takeover, by name."})
 
 
 class AutomationDetailOut(AutomationOut):

@@ -875,3 +875,22 @@ def test_schedule_and_hand_over_answers_conform_to_the_openapi_document(more_app
                 case.call_and_validate(checks=checks)
 
             run()
+
+
+@pytest.mark.parametrize("expression, zh, en", [
+    ("0 9 * * 1-5", "每周一至周五 09:00", "at 09:00, Monday to Friday"),
+    ("0 9 * * MON-FRI", "每周一至周五 09:00", "at 09:00, Monday to Friday"),
+    ("30 8 * * *", "每天 08:30", "at 08:30, every day"),
+    ("0 9,14 * * 1,3,5", "每周一、周三、周五 09:00、14:00", "at 09:00 and 14:00, Monday, Wednesday and Friday"),
+    ("0 * * * *", "每小时整点", "every hour at :00"),
+    ("*/15 * * * *", "每 15 分钟", "every 15 minutes"),
+    ("0 0 1 * *", "每月1日 00:00", "at 00:00, on day 1 of the month"),
+    ("@daily", "每天 00:00", "at 00:00, every day"),
+    ("0 10 1 1 *", "每年1月1日 10:00", "at 10:00, on day 1 of the month, in January"),
+    ("0 9 1 * 1", None, None),  # day of month *or* weekday: shown as written only
+    ("15 9-17 * * *", None, None),
+])
+def test_a_cron_expression_in_words(expression, zh, en):
+    from hub.web.cron_text import describe
+
+    assert (describe(expression, "zh-CN"), describe(expression, "en")) == (zh, en)

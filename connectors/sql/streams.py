@@ -90,7 +90,7 @@ class TableStream(Stream):
             with c.engine.connect() as conn:
                 result = conn.execute(self._statement(where), {**params, "limit": c.config["batch_size"]})
                 keys = list(result.keys())
-                rows = [dict(r) for r in result.mappings().all()]
+                rows = [dict(zip(keys, r)) for r in result.all()]  # plain tuples: no Row mappings per row
         except sa_exc.SQLAlchemyError as exc:
             raise_translated(exc, f"stream {self.name!r}: reading failed", c.secrets)
         for needed in (self.spec["key"], self.spec["cursor_column"], self.spec.get("deleted_column")):
@@ -105,9 +105,10 @@ class TableStream(Stream):
         if spec["cursor_type"] == "timestamp":
             stamp = values.parse_timestamp(row[spec["cursor_column"]], self.connector.zone)
         deleted = values.is_deleted(row[spec["deleted_column"]]) if spec.get("deleted_column") else False
+        jsonable, plain = values.jsonable, values.PLAIN
         return Record(
-            native_id=str(values.jsonable(row[spec["key"]])),
-            data={name: values.jsonable(value) for name, value in row.items()},
+            native_id=str(jsonable(row[spec["key"]])),
+            data={name: value if type(value) in plain else jsonable(value) for name, value in row.items()},
             updated_at=stamp,
             deleted=deleted,
         )

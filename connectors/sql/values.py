@@ -49,6 +49,10 @@ def decode(value: Any) -> Any:
     return value
 
 
+#: Cell types that are JSON as they are (what :func:`jsonable` returns unchanged).
+PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
 def jsonable(value: Any) -> Any:
     """A record field as JSON: timestamps ISO 8601, decimals as exact strings, bytes hex."""
     if isinstance(value, (datetime, date, time)):

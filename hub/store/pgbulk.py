@@ -71,6 +71,11 @@ def array_types(model) -> dict[str, str]:
     return types
 
 
+#: ``json.dumps(v, ensure_ascii=False)`` without building an encoder per value (one call
+#: per JSON cell: hundreds of thousands per initial load).
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _converter(column):
     """Python value → what psycopg puts in the array for this column."""
     impl = column.type
@@ -78,11 +83,11 @@ def _converter(column):
         bind = impl.bind_processor(_PG)
         inner = impl.impl
         if isinstance(inner, JSON):
-            return lambda v: json.dumps(bind(v) if bind else v, ensure_ascii=False)
+            return (lambda v: _json(bind(v))) if bind else _json
         return bind
     if isinstance(impl, JSON) or isinstance(impl.dialect_impl(_PG), JSON):
         # SQLAlchemy stores Python None in a JSON column as JSON ``null``: so do we.
-        return lambda v: json.dumps(v, ensure_ascii=False)
+        return _json
     return None
 
 

@@ -727,7 +727,8 @@ def main() -> None:
                 check = verify(hub_url, dst_url, expected, units_path, with_target=not args.no_deliver)
                 results.append((res, check))
                 rate = args.rows / res["elapsed"]
-                print(f"  run {i + 1}: {res['elapsed']:7.2f}s  {rate:8.0f} records/s  peak RSS {res['peak_rss_kb'] / 1024:.0f} MiB"
+                print(f"  run {i + 1}: {res['elapsed']:7.2f}s  {rate:8.0f} records/s  client CPU {1e6 * res['cpu'] / args.rows:.0f} µs/row"
+                      f"  peak RSS {res['peak_rss_kb'] / 1024:.0f} MiB"
                       f"  check {'ok' if check['ok'] else 'FAILED'}", flush=True)
             best, check = min(results, key=lambda rc: rc[0]["elapsed"])
             rates = [args.rows / r["elapsed"] for r, _ in results]

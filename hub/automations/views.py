@@ -317,7 +317,9 @@ def schedule_info(runtime: Any, session: Any, name: str, *, now: datetime | None
     if last is not None:
         out["last"] = {**last, "actions": {}, "acted": 0}
         if last["status"] != SKIPPED:
-            # The firing's actions are keyed (automation, contact, schedule:<instant UTC>, index).
+            # The firing's actions are keyed (automation, contact, schedule:<instant UTC>, index)
+            # (hub.automations.actions.ledger_key: readable up to 200 characters — an automation
+            # name of more than ~75 characters is hashed past the instant and counts nothing here).
             from zoneinfo import ZoneInfo
 
             stamp = f"schedule:{last['instant'].astimezone(ZoneInfo('UTC')):%Y-%m-%dT%H:%MZ}"

@@ -59,12 +59,6 @@ def request_processing(runtime, instance: str, stream: str) -> bool:
     return True
 
 
-def mark_requested(pipe, instance: str, stream: str) -> None:
-    """:func:`request_processing`'s ``SET NX`` on a Redis pipeline (the webhook door sends
-    it with its other commands); a true reply means: call :func:`enqueue_requested`."""
-    pipe.set(_debounce_key(instance, stream), b"1", nx=True, ex=DEBOUNCE_SECONDS)
-
-
 def enqueue_requested(runtime, instance: str, stream: str) -> None:
     """Queue the stream job whose debounce mark this caller just set."""
     try:

@@ -158,31 +158,33 @@ def track_deliveries(db, outbox_ids: list[int], deliver: Callable[[list[int]], T
 # -- webhook bursts ---------------------------------------------------------------------------
 # The webhook door runs once per callback and is kept cheap on purpose (one autocommitted
 # insert): a row lock on a shared runs row per request would serialise an instance's pushes.
-# So the door only bumps counters in a Redis hash, one pipelined round trip, and
+# So the door only bumps counters in a Redis hash, in its one Redis command, and
 # :func:`flush_webhook_tallies` (every ticker tick, and the ops pages before they read) moves
 # them into the instance's webhook burst. Losing Redis loses a few counts, never a record.
+
+#: How long a door's counts wait in Redis for a flush (seconds).
+TALLY_TTL = 7 * 86400
+
 
 def _tally_key(instance: str) -> str:
     return f"hub:webhook-tally:{instance}"
 
 
-def tally_webhook(runtime, instance: str, *, error: str | None = None, pipe=None, **counts: int) -> None:
+def tally_webhook(runtime, instance: str, *, error: str | None = None, **counts: int) -> None:
     """Count one push at the door (``requests``/``read``/``new``/``duplicates``, or ``rejected``
-    with its ``error``). Best effort: Redis trouble must not fail the push. Given ``pipe``
-    (a Redis pipeline) it only adds its commands there, for the door to send them with its
-    own in one round trip."""
-    own = pipe is None
+    with its ``error``). Best effort: Redis trouble must not fail the push. (A push that
+    stored records is counted by the door's own script, with its debounce marks:
+    :data:`hub.pipeline.webhook.DOOR_SCRIPT`.)"""
     try:
-        pipe = runtime.redis.pipeline(transaction=False) if own else pipe
+        pipe = runtime.redis.pipeline(transaction=False)
         key = _tally_key(instance)
         for name, value in counts.items():
             if value:
                 pipe.hincrby(key, name, value)
         if error:
             pipe.hset(key, "error", error[:2000])
-        pipe.expire(key, 7 * 86400)
-        if own:
-            pipe.execute()
+        pipe.expire(key, TALLY_TTL)
+        pipe.execute()
     except Exception as exc:  # noqa: BLE001 - statistics only
         import logging
 

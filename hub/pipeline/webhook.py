@@ -8,6 +8,7 @@ becomes a few jobs that each claim a batch of the stream's pending rows.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from hub.connector import WebhookRejected, WebhookRequest, WebhookResult, inputs
@@ -60,23 +61,44 @@ def _request_pulls(runtime, instance: str, streams: list[str]) -> None:
             _safely(f"pull of {instance}.{stream}", enqueue_pull, runtime, instance, stream)
 
 
+#: The door's Redis work as one command: count the push in the instance's tally hash
+#: (``HINCRBY`` per count, the hash's ``EXPIRE``) and set each stream's debounce mark
+#: (``SET NX EX``, as :func:`~hub.pipeline.jobs.request_processing` does); the reply says,
+#: per mark, whether this call set it. The commands a pipeline would send, run server-side:
+#: one request to pack and one reply to parse instead of five.
+#: KEYS: the tally hash, then one debounce key per stream. ARGV: the tally's TTL, the
+#: marks' TTL, then (count name, value) pairs.
+DOOR_SCRIPT = """
+for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+local first = {}
+for i = 2, #KEYS do first[i - 1] = redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[2]) and 1 or 0 end
+return first
+"""
+DOOR_SCRIPT_SHA = hashlib.sha1(DOOR_SCRIPT.encode()).hexdigest()
+
+
 def _after_insert(runtime, instance: str, read: int, inserted: dict[str, list[int]]) -> None:
-    """The door's Redis work in one round trip: its tally and a debounce mark per stream
-    with new rows; a job is queued only for the marks that were not already set. If Redis
-    is unreachable the rows wait for the reconciler."""
-    from hub.pipeline.jobs import _safely, enqueue_requested, mark_requested
+    """The door's Redis work in one round trip and one command (:data:`DOOR_SCRIPT`): its
+    tally and a debounce mark per stream with new rows; a job is queued only for the marks
+    that were not already set. If Redis is unreachable the rows wait for the reconciler."""
+    from redis.exceptions import NoScriptError
+
+    from hub.pipeline.jobs import DEBOUNCE_SECONDS, _debounce_key, _safely, enqueue_requested
+    from hub.pipeline.runs import TALLY_TTL, _tally_key
 
     new = sum(len(ids) for ids in inserted.values())
+    counts = [item for pair in (("requests", 1), ("read", read), ("new", new), ("duplicates", read - new)) if pair[1] for item in pair]
+    keys = [_tally_key(instance), *(_debounce_key(instance, stream) for stream in inserted)]
+    args = [TALLY_TTL, DEBOUNCE_SECONDS, *counts]
     try:
-        pipe = runtime.redis.pipeline(transaction=False)
-        tally_webhook(runtime, instance, pipe=pipe, requests=1, read=read, new=new, duplicates=read - new)
-        for stream in inserted:
-            mark_requested(pipe, instance, stream)
-        replies = pipe.execute()
+        try:
+            marks = runtime.redis.evalsha(DOOR_SCRIPT_SHA, len(keys), *keys, *args)
+        except NoScriptError:  # a restarted or flushed server: EVAL sends the text (and caches it)
+            marks = runtime.redis.eval(DOOR_SCRIPT, len(keys), *keys, *args)
     except Exception as exc:  # Redis unavailable: the reconciler will pick the rows up
         log.warning("could not request processing (%s); the reconciler will", type(exc).__name__)
         return
-    marks = replies[len(replies) - len(inserted):]
     for stream, first in zip(inserted, marks):
         if first:  # no job was waiting for this stream: queue one
             _safely("processing", enqueue_requested, runtime, instance, stream)

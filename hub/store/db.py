@@ -10,7 +10,7 @@ import os
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -76,6 +76,11 @@ def migrate(engine_or_url: Engine | str, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+class Disconnected(Exception):
+    """The server had dropped the pooled connection: the statement did not run (or its
+    outcome is unknown); the pool has let the connection go, so a retry gets a new one."""
+
+
 class Database:
     """One engine and session factory per process."""
 
@@ -105,6 +110,14 @@ class Database:
             with session.begin():
                 yield session
 
+    def autocommit_engine(self) -> Engine:
+        """The autocommit pool (see :meth:`autocommit`), made on first use."""
+        engine = self.__dict__.get("_autocommit_engine")
+        if engine is None:
+            engine = make_engine(self.url, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+            self.__dict__["_autocommit_engine"] = engine
+        return engine
+
     @contextmanager
     def autocommit(self) -> Iterator[Session]:
         """A session whose statements each commit on their own, for one idempotent
@@ -115,12 +128,34 @@ class Database:
         dropped fails the statement instead of being replaced first, so the caller retries
         once (the pool replaces it; see :func:`hub.pipeline.ingest.store_push`). Anything
         that must commit together belongs in :meth:`session`."""
-        engine = self.__dict__.get("_autocommit_engine")
-        if engine is None:
-            engine = make_engine(self.url, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
-            self.__dict__["_autocommit_engine"] = engine
-        with Session(engine, expire_on_commit=False) as session:
+        with Session(self.autocommit_engine(), expire_on_commit=False) as session:
             yield session
+
+    @contextmanager
+    def autocommit_cursor(self) -> Iterator[Any]:
+        """A DB-API cursor on a connection of the :meth:`autocommit` pool, without a
+        session around it: for the webhook door's single-row insert, where the ORM's
+        session, connection and result objects cost more CPU than the statement.
+
+        Each statement commits on its own (durably: nothing here changes
+        ``synchronous_commit``). A connection the server had dropped is invalidated (the
+        pool replaces it) and reported as :class:`Disconnected` for the caller to retry;
+        other database errors propagate as the driver raised them."""
+        engine = self.autocommit_engine()
+        conn = engine.raw_connection()
+        cursor = None
+        try:
+            cursor = conn.cursor()
+            yield cursor
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, conn.dbapi_connection, cursor):
+                conn.invalidate(exc)
+                raise Disconnected(type(exc).__name__) from exc
+            raise
+        finally:
+            if cursor is not None and conn.is_valid:
+                cursor.close()
+            conn.close()
 
     def migrate(self) -> None:
         migrate(self.engine)

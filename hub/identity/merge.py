@@ -29,6 +29,9 @@ class Compat:
     reason: str = ""
 
 
+_COMPATIBLE = Compat(True)
+
+
 def check_compatible(rules: Rules, a: Held, b: Held) -> Compat:
     """May two identity sets live on one contact?
 
@@ -37,6 +40,8 @@ def check_compatible(rules: Rules, a: Held, b: Held) -> Compat:
     ``max_per_contact``. A set that already contains the other's values (a manual merge
     kept both) is always compatible with it.
     """
+    if not a or not b:  # nothing to collide with (a new contact's first identifier: the common case)
+        return _COMPATIBLE
     by_scope_a = _by_scope(rules, a)
     by_scope_b = _by_scope(rules, b)
     for scope in sorted(set(by_scope_a) & set(by_scope_b)):

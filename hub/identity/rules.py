@@ -138,13 +138,17 @@ def _apply(rule: KindRule, text: str, region: str) -> str | None:
     return rule.normalize(text)
 
 
+_NOT_DIGITS = re.compile(r"[^0-9]+")
+
+
 def _forms(kind: str, raw: object, normalized: str | None) -> list[str]:
     forms = []
     if raw is not None:
         text = str(raw).strip()
         forms.append(text)
         if kind == "phone":
-            digits = "".join(ch for ch in text if ch.isdigit())
+            # ASCII (nearly every phone): [0-9] is exactly what isdigit() keeps there.
+            digits = _NOT_DIGITS.sub("", text) if text.isascii() else "".join(ch for ch in text if ch.isdigit())
             if digits:
                 forms.append(digits)
     if normalized is not None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 from hub.connector import ConnectorError, PermanentError, RateLimitedError
 from hub.pipeline.backoff import backoff_delay
 from hub.pipeline.links import record_write, record_writes
+from hub.pipeline.outbound import status_of
 from hub.pipeline.matching import settle_creates
 from hub.pipeline.pauses import pause, paused_for
 from hub.pipeline.ratelimit import acquire_all
@@ -144,7 +145,7 @@ def _come_back_later(runtime, ids: list[int], schedule_retry) -> None:
     now = utcnow()
     with runtime.db.session() as s:
         for row_id, due in s.execute(select(OutboxRow.id, OutboxRow.next_attempt_at)
-                                     .where(column_in(s, OutboxRow.id, ids), OutboxRow.status == "pending")):
+                                     .where(column_in(s, OutboxRow.id, ids), status_of() == "pending")):
             schedule_retry(row_id, max(1.0, (due - now).total_seconds()))
 
 
@@ -175,7 +176,7 @@ def _deliver_many(runtime, connector, sink, ids: list[int], counts: DeliveryCoun
             now = utcnow()
             claimed = s.execute(
                 update(OutboxRow)
-                .where(column_in(s, OutboxRow.id, chunk), OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now, _in_order())
+                .where(column_in(s, OutboxRow.id, chunk), status_of() == "pending", OutboxRow.next_attempt_at <= now, _in_order())
                 .values(status="sending", claimed_at=now)
                 .returning(*_CLAIM_COLUMNS)
             ).all()

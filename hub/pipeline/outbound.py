@@ -32,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
-from sqlalchemy import func, literal_column, or_, select
+from sqlalchemy import case, func, literal_column, null, or_, select
 
 from hub.store.models import Contact, Link, OutboxRow
 from hub.store.upsert import column_in
@@ -112,13 +112,23 @@ class LinkView(NamedTuple):
     written: dict[str, Any] | None = None
 
 
-def contact_links(session, contact_ids: Iterable[int]) -> dict[int, list[LinkView]]:
-    """``{contact_id: [LinkView, …]}`` of active links, oldest first."""
+def contact_links(session, contact_ids: Iterable[int], values_of: Iterable[str] | None = None) -> dict[int, list[LinkView]]:
+    """``{contact_id: [LinkView, …]}`` of active links, oldest first.
+
+    With ``values_of`` (instances), only the links of those instances carry their
+    ``attributes`` and ``written`` values (the others None): what processing compares
+    renderings with are the destinations' own records, and the links of the batch's source
+    — one per record, just written — need not travel back."""
     out: dict[int, list[LinkView]] = defaultdict(list)
     ids = sorted(set(contact_ids))
+    attributes, written = Link.attributes, Link.last_written_values
+    if values_of is not None:
+        wanted = sorted(set(values_of))
+        attributes = case((Link.connector.in_(wanted), Link.attributes), else_=None) if wanted else null()
+        written = case((Link.connector.in_(wanted), Link.last_written_values), else_=None) if wanted else null()
     for start in range(0, len(ids), 500):
         rows = session.execute(
-            select(Link.contact_id, Link.connector, Link.stream, Link.native_id, Link.attributes, Link.last_written_values)
+            select(Link.contact_id, Link.connector, Link.stream, Link.native_id, attributes, written)
             .where(column_in(session, Link.contact_id, ids[start : start + 500]), Link.state == "active")
             .order_by(Link.id)
         )

@@ -122,9 +122,9 @@ def _write_outbox(session, runtime, changed: dict[int, Change], views: dict[int,
     not per contact."""
     if not changed:
         return
-    links = outbound.contact_links(session, changed)
-    history = outbound.histories(session, changed)
     destinations = _destinations(runtime)
+    links = outbound.contact_links(session, changed, values_of={dest for dest, _sink, _sources in destinations})
+    history = outbound.histories(session, changed)
     superseded: list[int] = []
     rendered: list[tuple[int, str, str, str, dict, str | None, dict, str, list[str]]] = []
     known: dict[tuple[str, str], set[str]] = {}

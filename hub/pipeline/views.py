@@ -7,8 +7,12 @@ from typing import Any, Iterable
 
 from sqlalchemy import select
 
+from hub.store import pgbulk
 from hub.store.models import ContactAttribute, ContactTag, Identity
 from hub.store.upsert import column_in
+
+
+_ATTRIBUTES = "SELECT contact_id, name, value, connector FROM contact_attributes WHERE contact_id = ANY(%b::bigint[])"
 
 
 def load_views(session, contact_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -19,12 +23,16 @@ def load_views(session, contact_ids: Iterable[int]) -> dict[int, dict[str, Any]]
     ids = sorted(set(contact_ids))
     views: dict[int, dict[str, Any]] = {cid: {"attributes": {}, "identities": defaultdict(list), "tags": [], "set_by": set()}
                                         for cid in ids}
+    postgres = pgbulk.is_postgres(session)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for cid, name, value, connector in session.execute(
-            select(ContactAttribute.contact_id, ContactAttribute.name, ContactAttribute.value, ContactAttribute.connector)
-            .where(column_in(session, ContactAttribute.contact_id, chunk))
-        ):
+        if postgres:  # the largest read of a batch (a row per attribute): plain tuples, no ORM rows
+            attributes = pgbulk.fetch(session, _ATTRIBUTES, [chunk])
+        else:
+            attributes = session.execute(
+                select(ContactAttribute.contact_id, ContactAttribute.name, ContactAttribute.value, ContactAttribute.connector)
+                .where(column_in(session, ContactAttribute.contact_id, chunk)))
+        for cid, name, value, connector in attributes:
             views[cid]["attributes"][name] = value
             views[cid]["set_by"].add(connector)
         for cid, kind, value in session.execute(

@@ -2,7 +2,9 @@
 
 Blueprints: ``/healthz``, ``/webhooks/<instance>``, the API under ``/api/v1`` (OpenAPI at
 ``/api/v1/openapi.json``), the UI at ``/``, and — demo only — the connectors' sandboxes.
-Every request passes :func:`hub.web.auth.authorize` first: deny by default.
+Every request passes :func:`hub.web.auth.authorize` first: deny by default — except
+``GET``/``POST /webhooks/<instance>`` (public anyway), which
+:class:`hub.web.webhooks.WebhookDoor` answers before Flask's request machinery.
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ def create_app(runtime: Runtime | None = None, *, sandboxes: bool | None = None)
         from hub.web.sandboxes import register_sandboxes
 
         register_sandboxes(app, runtime.registry)
+    from hub.web.webhooks import WebhookDoor
+
+    # Webhook pushes skip Flask's request machinery (see WebhookDoor); plugins that wrap
+    # app.wsgi_app in hub_startup (a proxy fix, say) wrap the door too.
+    app.wsgi_app = WebhookDoor(app)  # type: ignore[method-assign]
     runtime.registry.pm.hook.hub_startup(app=app)  # type: ignore[attr-defined]
     return app
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis
+from flask import request
 from sqlalchemy import select
 
 from hub.connector import Record
@@ -128,3 +129,51 @@ def test_redis_down_at_the_door_still_answers_and_the_rows_wait(make_hub):
     push = hub.a.signed_push(hub.runtime.config.connectors["crm_a"].config)
     assert app.post("/webhooks/crm_a", data=push.body, headers=push.headers).status_code == 200
     assert [r.status for r in _rows(hub.runtime.db).values()] == ["pending"]  # for the reconciler
+
+
+# -- the WSGI door in front of Flask -----------------------------------------------------------
+
+
+def test_pushes_skip_flasks_request_machinery_and_the_rest_does_not(make_hub):
+    hub = make_hub()
+    app = create_app(hub.runtime)
+    seen: list[str] = []
+    app.before_request(lambda: seen.append(request.path) and None)
+    client = app.test_client()
+    push = hub.a.signed_push(hub.runtime.config.connectors["crm_a"].config)
+    resp = client.post("/webhooks/crm_a", data=push.body, headers=push.headers)
+    assert resp.status_code == 200 and len(_rows(hub.runtime.db)) == 1
+    assert client.get("/healthz").status_code in (200, 503)
+    assert seen == ["/healthz"]  # the push never entered Flask's request context
+
+
+def test_the_door_answers_as_flask_did(make_hub):
+    """Unknown instance: Werkzeug's plain 404; paths that are not the route's and other
+    methods are Flask's (404, 405 with Allow); a forged push: the handler's 401."""
+    hub = make_hub()
+    client = create_app(hub.runtime).test_client()
+    resp = client.post("/webhooks/no_such_instance", data=b"{}")
+    assert resp.status_code == 404 and b"Not Found" in resp.data and resp.content_type.startswith("text/html")
+    assert client.post("/webhooks/crm_a/extra", data=b"{}").status_code == 404
+    assert client.post("/webhooks/", data=b"{}").status_code == 404
+    resp = client.put("/webhooks/crm_a", data=b"{}")
+    assert resp.status_code == 405 and {"GET", "POST"} <= set(resp.headers["Allow"].replace(" ", "").split(","))
+    forged = hub.a.signed_push({**hub.runtime.config.connectors["crm_a"].config, "webhook_secret": "not-the-secret"})
+    resp = client.post("/webhooks/crm_a", data=forged.body, headers=forged.headers)
+    assert resp.status_code == 401 and resp.content_type == "text/plain; charset=utf-8"
+    assert _rows(hub.runtime.db) == {}
+
+
+def test_a_database_fault_at_the_door_is_a_logged_500_without_secrets(make_hub, caplog):
+    from hub.store.db import Database
+
+    hub = make_hub()
+    hub.runtime.__dict__["db"] = Database("postgresql://hub:door-db-password@127.0.0.1:1/nowhere")  # nothing listens
+    client = create_app(hub.runtime).test_client()
+    push = hub.a.signed_push(hub.runtime.config.connectors["crm_a"].config)
+    with caplog.at_level("ERROR"):
+        resp = client.post("/webhooks/crm_a", data=push.body, headers=push.headers)
+    assert resp.status_code == 500 and b"Internal Server Error" in resp.data
+    assert "Exception on /webhooks/crm_a [POST]" in caplog.text  # as Flask logs it
+    assert "door-db-password" not in resp.get_data(as_text=True) + caplog.text
+    hub.runtime.db.dispose()

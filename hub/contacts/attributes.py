@@ -29,7 +29,7 @@ def load_attributes(session: Session, contact_ids: Iterable[int]) -> dict[int, d
         rows = session.execute(
             select(ContactAttribute.contact_id, ContactAttribute.name, ContactAttribute.value, ContactAttribute.connector,
                    ContactAttribute.source_ts).where(column_in(session, ContactAttribute.contact_id, part))
-        )
+        ).all()
         for contact_id, name, value, connector, source_ts in rows:
             out.setdefault(contact_id, {})[name] = AttrValue(value, connector, source_ts)
     return out

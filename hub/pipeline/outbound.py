@@ -131,7 +131,7 @@ def contact_links(session, contact_ids: Iterable[int], values_of: Iterable[str] 
             select(Link.contact_id, Link.connector, Link.stream, Link.native_id, attributes, written)
             .where(column_in(session, Link.contact_id, ids[start : start + 500]), Link.state == "active")
             .order_by(Link.id)
-        )
+        ).all()
         for contact_id, connector, stream, native_id, attributes, written in rows:
             out[contact_id].append(LinkView(connector, stream, native_id, attributes, written))
     return out

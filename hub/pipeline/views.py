@@ -37,12 +37,12 @@ def load_views(session, contact_ids: Iterable[int]) -> dict[int, dict[str, Any]]
             views[cid]["set_by"].add(connector)
         for cid, kind, value in session.execute(
             select(Identity.contact_id, Identity.kind, Identity.value).where(column_in(session, Identity.contact_id, chunk)).order_by(Identity.id)
-        ):
+        ).all():
             views[cid]["identities"][kind].append(value)
         for cid, tag, connector in session.execute(
             select(ContactTag.contact_id, ContactTag.tag, ContactTag.connector)
             .where(column_in(session, ContactTag.contact_id, chunk)).order_by(ContactTag.tag)
-        ):
+        ).all():
             views[cid]["tags"].append(tag)
             views[cid]["set_by"].add(connector)
     for view in views.values():

@@ -43,7 +43,8 @@ def fetch(session: Session, sql: str, params: Sequence[Any] = ()) -> list[tuple]
     Through ``exec_driver_sql``: no statement compilation, but the engine's cursor events
     still fire (tests count statements with them)."""
     result = session.connection().exec_driver_sql(sql, tuple(params))
-    return [tuple(r) for r in result] if result.returns_rows else []
+    # all(): one fetchall, not a driver fetchone per row (what iterating the result does)
+    return [tuple(r) for r in result.all()] if result.returns_rows else []
 
 
 def execute(session: Session, sql: str, params: Sequence[Any] = ()) -> int:

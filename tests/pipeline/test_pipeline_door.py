@@ -55,6 +55,17 @@ def test_a_one_record_push_stores_what_the_set_based_insert_stores(make_hub):
     assert len(_rows(db)) == 3 and _rows(db)["evt-1"].payload["name"] == "张三"
 
 
+def test_the_single_row_insert_writes_every_column_the_orm_would():
+    """A column added to ``inbox`` with a Python-side default must be written by the door's
+    hand-written statement too (the set-based path fills such defaults by itself)."""
+    from hub.pipeline.ingest import _ONE_COLUMNS, inbox_rows
+
+    (row,), _ = inbox_rows("crm_a", [("contacts", _record("evt-1"))])
+    defaults = {c.name for c in InboxRow.__table__.c if c.default is not None and not c.primary_key}
+    assert set(row) | defaults <= set(_ONE_COLUMNS)
+    assert set(_ONE_COLUMNS) <= set(row) | defaults
+
+
 def test_the_single_row_insert_raises_what_the_database_refused(make_hub):
     """Only a dropped connection is retried: a row the database refuses fails the push (a
     500, the sender retries) and stores nothing."""

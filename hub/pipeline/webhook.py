@@ -1,9 +1,10 @@
 """Webhook ingestion: handler → inbox insert → request processing → answer.
 
 The door stays cheap because it runs once per callback while everything else runs once
-per batch: verify and parse, one autocommitted insert (:func:`store_push`), then one
-debounced ``SET NX`` per stream (:func:`request_processing`) — a burst of callbacks
-becomes a few jobs that each claim a batch of the stream's pending rows.
+per batch: verify and parse, one autocommitted insert (:func:`store_push`), then one Redis
+command (:data:`DOOR_SCRIPT`: the tally and a debounced ``SET NX`` per stream, as
+:func:`~hub.pipeline.jobs.request_processing` does) — a burst of callbacks becomes a few
+jobs that each claim a batch of the stream's pending rows.
 """
 
 from __future__ import annotations

@@ -13,11 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from automation_hub import AutoHub, config_text
-from connectors.wecom.sandbox import WeComSandbox
 from hub.config import ConfigError, load_config
-from hub.runtime import Runtime, set_current
 from hub.store.models import AutomationAction, ContactAttribute, ContactTag, Event, OutboxRow
-from hub.testing import SandboxRouter
 
 CUSTOMER = {"id": 1, "name": "王女士", "wxid": "wmAAA", "owner": "zhangsan", "stage": "兴趣"}
 #: The CRM's contacts sink renders the segment (and the name) from the contact's state.
@@ -36,32 +33,18 @@ hot_lead:
 
 
 @pytest.fixture
-def make_hub(tmp_path, db, database_url, redis_url, redis_conn):
-    """Like ``make_auto_hub``, with the CRM's contacts sink live (outbound mapping above)
-    and optional extra top-level config (``fields:``)."""
-    opened = []
+def make_hub(make_auto_hub, tmp_path):
+    """``make_auto_hub`` with the CRM's contacts sink live (outbound mapping above) and
+    optional extra top-level config (``fields:``)."""
+    out = tmp_path / "crm.contacts.out.yaml"
+    out.write_text(CRM_OUT, encoding="utf-8")
+    marker = "  wecom_sales:\n"
 
     def make(automations: str, settings: str = "", extra: str = "") -> AutoHub:
-        wecom, router = WeComSandbox(), SandboxRouter()
-        base = router.mount(wecom, "/sandbox/wecom_sales")
-        out = tmp_path / "crm.contacts.out.yaml"
-        out.write_text(CRM_OUT, encoding="utf-8")
-        text = config_text(tmp_path, database_url, redis_url, automations, settings, wecom.config_for(base))
-        marker = "  wecom_sales:\n"
-        text = text.replace(marker, f"    sinks:\n      contacts: {{mode: live, mapping: \"{out}\"}}\n" + marker, 1) + extra
-        path = tmp_path / "hub.yaml"
-        path.write_text(text, encoding="utf-8")
-        runtime = Runtime(load_config(path, env={}))
-        set_current(runtime)
-        router.__enter__()
-        opened.append((runtime, router))
-        return AutoHub(runtime, wecom)
+        return make_auto_hub(automations, settings, edit=lambda text: text.replace(
+            marker, f"    sinks:\n      contacts: {{mode: live, mapping: \"{out}\"}}\n" + marker, 1) + extra)
 
-    yield make
-    for runtime, router in opened:
-        router.__exit__(None, None, None)
-        runtime.close()
-    set_current(None)
+    return make
 
 
 def attribute(hub, name: str, contact_id: int = 1) -> tuple | None:

@@ -23,7 +23,9 @@ T = TypeVar("T")
 class lazy(Generic[T]):
     """A cached attribute without ``functools.cached_property``'s lock: in Python 3.11 that
     lock is shared by all instances, and an RQ work-horse forked while another thread holds
-    it deadlocks on first access. A rare double computation is harmless here."""
+    it deadlocks on first access. Two threads may both compute on first access; the first value
+    stored wins and both get it. (The loser must never be handed out: a dropped ``redis.Redis``
+    built by ``from_url`` closes its pool on garbage collection, under whoever still uses it.)"""
 
     def __init__(self, func: Callable[[Any], T]):
         self.func = func
@@ -34,8 +36,7 @@ class lazy(Generic[T]):
         if obj is None:
             return self  # type: ignore[return-value]
         value = self.func(obj)
-        obj.__dict__[self.name] = value
-        return value
+        return obj.__dict__.setdefault(self.name, value)
 
 
 class Runtime:

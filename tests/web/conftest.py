@@ -77,10 +77,6 @@ def tokens(app) -> dict[str, str]:
     return {role: create_token(runtime.db, f"{role}-tester", role)[1] for role in ROLES}
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.fixture
 def live_server(app):
     """The app served over real HTTP on a free localhost port, in a thread."""

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from hub.store.models import AuditEntry, InboxRow, MergeConflict, MergeEdge
 
-from conftest import bearer
+from auth_headers import bearer
 from demo_data import MERGED_PHONE, NAME, PHONE, PHONE_E164, PHONE_MASKED, SHARED_PHONE
 
 

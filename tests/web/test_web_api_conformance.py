@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import bearer
+from auth_headers import bearer
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from hub.store.models import ApiToken
 from hub.web.auth import ROLES, create_token, hash_token
 
-from conftest import bearer
+from auth_headers import bearer
 
 #: Endpoints anyone may call: health checks, remote systems' pushes, assets, the sign-in page.
 PUBLIC = {"health.healthz", "webhooks.receive", "ui.static", "ui.signin"}

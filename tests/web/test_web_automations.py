@@ -36,7 +36,7 @@ from hub.testing import SandboxRouter
 from hub.web import create_app
 from hub.web.auth import ROLES, create_token, hash_token
 
-from conftest import bearer
+from auth_headers import bearer
 
 MAPPING = """direction: inbound
 connector: example

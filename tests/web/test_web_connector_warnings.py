@@ -40,7 +40,7 @@ def test_a_pause_and_a_notice_show_on_their_connector_card(app, tokens):
 
 
 def test_the_api_reports_the_pause_and_the_notice(app, tokens):
-    from conftest import bearer
+    from auth_headers import bearer
 
     runtime = app.extensions["hub"]
     pause(runtime.db, "wecom_sales", 3000, "RateLimitedError: WeCom externalcontact/mark_tag: errcode 45009")

@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from conftest import bearer
+from auth_headers import bearer
 
 try:
     import schemathesis

@@ -341,7 +341,7 @@ def test_dead_letters_can_be_discarded_and_replay_reports_as_before(app, tokens)
 
 
 def test_the_api_syncs_switches_and_discards_like_the_ui(app, tokens, redis_conn):
-    from conftest import bearer
+    from auth_headers import bearer
 
     runtime = app.extensions["hub"]
     client = app.test_client()

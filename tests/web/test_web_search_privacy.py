@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from conftest import bearer
+from auth_headers import bearer
 from demo_data import NAME, PHONE
 from hub.identity_kinds import normalize_phone
 from hub.store.models import AuditEntry

@@ -154,10 +154,14 @@ def test_pushes_during_processing_are_never_stranded(make_hub, redis_conn):
     hub.runtime.config.hub.batch_size = 7
     done = threading.Event()
     errors: list[BaseException] = []
+    # One app, built before the threads, as a web process does: werkzeug compiles its URL
+    # rules with ast.parse, and CPython 3.11's AST state is shared between threads (apps
+    # built in three threads at once failed with "AST constructor recursion depth mismatch").
+    app = create_app(hub.runtime)
 
     def pusher(count: int) -> None:
         try:
-            client = create_app(hub.runtime).test_client()
+            client = app.test_client()
             config = hub.runtime.config.connectors["crm_a"].config
             for _ in range(count):
                 assert post(client, hub.a.signed_push(config)).status_code == 200

@@ -14,7 +14,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.identity.rules import Rules
-from hub.store.models import Contact, ContactTag, Event, Identity, Link, MergeEdge
+from hub.store.models import Contact, ContactTag, Event, Identity, Link, MergeEdge, OutboxRow
 from hub.store.types import utcnow
 from hub.store.upsert import column_in, insert_ignore
 
@@ -153,7 +153,12 @@ def held_identities(session: Session, contact_ids: Iterable[int]) -> dict[int, H
 
 
 def move_rows(session: Session, survivor: int, merged: int, *, fresh: bool = False) -> None:
-    """Move identities, links, events and tags of ``merged`` to ``survivor`` and redirect it.
+    """Move identities, links, events, tags and writes of ``merged`` to ``survivor`` and
+    redirect it.
+
+    The outbox rows move too: the survivor's next rendering for a destination must see the
+    merged contact's unsent one (and supersede it) and its in-flight one (and wait for it),
+    or both are written — two records in the destination for one person.
 
     ``fresh`` (created in the current batch, nothing flushed yet) skips the row moves.
     Attributes are the caller's job: they need the field policy.
@@ -162,6 +167,7 @@ def move_rows(session: Session, survivor: int, merged: int, *, fresh: bool = Fal
         session.execute(update(Identity).where(Identity.contact_id == merged).values(contact_id=survivor))
         session.execute(update(Link).where(Link.contact_id == merged).values(contact_id=survivor))
         session.execute(update(Event).where(Event.contact_id == merged).values(contact_id=survivor))
+        session.execute(update(OutboxRow).where(OutboxRow.contact_id == merged).values(contact_id=survivor))
         tags = session.execute(select(ContactTag.tag, ContactTag.connector, ContactTag.created_at).where(ContactTag.contact_id == merged)).all()
         insert_ignore(
             session, ContactTag,

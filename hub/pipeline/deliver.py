@@ -132,7 +132,7 @@ def _failed(runtime, row, exc: Exception, counts: DeliveryCounts, schedule_retry
 
 _CLAIM_COLUMNS = (OutboxRow.id, OutboxRow.connector, OutboxRow.sink, OutboxRow.contact_id, OutboxRow.payload,
                   OutboxRow.payload_hash, OutboxRow.native_id, OutboxRow.attempts, OutboxRow.idempotency_key,
-                  OutboxRow.written_values)
+                  OutboxRow.written_values, OutboxRow.origin)
 
 
 def _come_back_later(runtime, ids: list[int], schedule_retry) -> None:

@@ -19,32 +19,23 @@ from hub.store.upsert import column_in, upsert
 
 def record_write(session, connector: str, stream: str, native_id: str, contact_id: int, payload_hash: str, values: dict[str, Any] | None) -> None:
     """Upsert the destination link after a successful write."""
-    upsert(
-        session,
-        Link,
-        {
-            "connector": connector,
-            "stream": stream,
-            "native_id": native_id,
-            "contact_id": contact_id,
-            "state": "active",
-            "last_written_hash": payload_hash,
-            "last_written_values": values or {},
-            "last_written_at": utcnow(),
-        },
-        ["connector", "stream", "native_id"],
-        ["last_written_hash", "last_written_values", "last_written_at"],
-    )
+    record_writes(session, [(connector, stream, native_id, contact_id, payload_hash, values)])
 
 
 def record_writes(session, writes: list[tuple[str, str, str, int, str, dict[str, Any] | None]]) -> None:
     """:func:`record_write` for many ``(connector, stream, native_id, contact_id, payload_hash,
     values)`` at once (one executemany); a record written twice keeps the last write."""
+    from hub.identity.merge import roots_of
+
     now = utcnow()
+    # A write is claimed with its contact; if that contact was merged while the write was in
+    # flight, its new link belongs to the survivor (where the merge moved the others), or the
+    # survivor's own create would find no record there and write a second one.
+    roots = roots_of(session, {w[3] for w in writes if w[3] is not None})
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for connector, stream, native_id, contact_id, digest, values in writes:
         rows[(connector, stream, native_id)] = {
-            "connector": connector, "stream": stream, "native_id": native_id, "contact_id": contact_id, "state": "active",
+            "connector": connector, "stream": stream, "native_id": native_id, "contact_id": roots.get(contact_id, contact_id), "state": "active",
             "last_written_hash": digest, "last_written_values": values or {}, "last_written_at": now,
         }
     if rows:

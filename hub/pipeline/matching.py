@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from sqlalchemy import select, update
 
-from hub.identity.merge import root_of
+from hub.identity.merge import root_of, roots_of
 from hub.pipeline.ingest import store_records
 from hub.store.models import Link, OutboxRow
 from hub.store.types import utcnow
@@ -40,6 +40,30 @@ def _existing_record(session, instance: str, contact_id: int) -> str | None:
     return None if row is None else row[0]
 
 
+def _one_create_per_person(runtime, rows: list[Any], counts: dict[str, int]) -> list[Any]:
+    """Of the claimed creates whose contacts are one person now (merged since they were
+    rendered, e.g. by a reviewer), only the newest is written; the older ones are
+    ``superseded``. Written side by side, none would find the other's record first."""
+    creates = [r for r in rows if r.native_id is None and r.contact_id is not None
+               and not (getattr(r, "origin", None) or "").startswith("automation:")]
+    if len(creates) < 2:
+        return rows
+    with runtime.db.session() as s:
+        roots = roots_of(s, {r.contact_id for r in creates})
+        newest: dict[int, Any] = {}
+        for row in creates:
+            person = roots.get(row.contact_id, row.contact_id)
+            if person not in newest or row.id > newest[person].id:
+                newest[person] = row
+        older = {r.id for r in creates if newest[roots.get(r.contact_id, r.contact_id)] is not r}
+        if not older:
+            return rows
+        s.execute(update(OutboxRow).where(OutboxRow.id.in_(sorted(older))).values(status="superseded", last_error=None))
+    counts["superseded"] += len(older)
+    log.info("superseded %d create(s) of contacts merged since they were rendered: outbox %s", len(older), sorted(older))
+    return [r for r in rows if r.id not in older]
+
+
 def settle_creates(runtime, sink, rows: list[Any], enqueue_process: Callable[[list[int]], None] | None = None
                    ) -> tuple[list[Any], list[tuple[Any, Exception]], dict[str, int]]:
     """Re-check claimed ``rows`` (status ``sending``) of one sink before they are written.
@@ -50,6 +74,7 @@ def settle_creates(runtime, sink, rows: list[Any], enqueue_process: Callable[[li
     counts = {"superseded": 0, "matched": 0}
     if not getattr(sink, "matches", False):
         return rows, [], counts
+    rows = _one_create_per_person(runtime, rows, counts)
     go = []
     failed: list[tuple[Any, Exception]] = []
     inbox_ids: list[int] = []

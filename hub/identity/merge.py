@@ -14,7 +14,8 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.identity.rules import Rules
-from hub.store.models import Contact, ContactTag, Event, Identity, Link, MergeEdge, OutboxRow
+from hub.store.models import (AutomationAction, Contact, ContactTag, Event, Identity, JourneyEnrollment, Link, MergeEdge,
+                              OutboxRow)
 from hub.store.types import utcnow
 from hub.store.upsert import column_in, insert_ignore
 
@@ -168,6 +169,7 @@ def move_rows(session: Session, survivor: int, merged: int, *, fresh: bool = Fal
         session.execute(update(Link).where(Link.contact_id == merged).values(contact_id=survivor))
         session.execute(update(Event).where(Event.contact_id == merged).values(contact_id=survivor))
         session.execute(update(OutboxRow).where(OutboxRow.contact_id == merged).values(contact_id=survivor))
+        _move_automations(session, survivor, merged)
         tags = session.execute(select(ContactTag.tag, ContactTag.connector, ContactTag.created_at).where(ContactTag.contact_id == merged)).all()
         insert_ignore(
             session, ContactTag,
@@ -180,6 +182,25 @@ def move_rows(session: Session, survivor: int, merged: int, *, fresh: bool = Fal
         update(Contact).where(or_(Contact.id == merged, Contact.merged_into == merged)).values(merged_into=survivor, updated_at=now)
     )
     session.execute(update(Contact).where(Contact.id == survivor).values(updated_at=now))
+
+
+def _move_automations(session: Session, survivor: int, merged: int) -> None:
+    """One person, one enrollment per journey: the merged contact's enrollment moves to the
+    survivor unless the survivor has one in that journey (then the merged one exits, or its
+    steps would go out twice). What automations did moves too, so the per-customer cap and
+    the contact page count the person's messages once."""
+    rows = session.execute(select(JourneyEnrollment.id, JourneyEnrollment.journey)
+                           .where(JourneyEnrollment.contact_id == merged)).all()
+    if rows:
+        held = set(session.scalars(select(JourneyEnrollment.journey).where(JourneyEnrollment.contact_id == survivor)))
+        now = utcnow()
+        for row_id, journey in rows:
+            if journey in held:
+                session.execute(update(JourneyEnrollment).where(JourneyEnrollment.id == row_id, JourneyEnrollment.status == "active")
+                                .values(status="exited", exit_reason=f"merged into contact {survivor}", next_due_at=None, updated_at=now))
+            else:
+                session.execute(update(JourneyEnrollment).where(JourneyEnrollment.id == row_id).values(contact_id=survivor, updated_at=now))
+    session.execute(update(AutomationAction).where(AutomationAction.contact_id == merged).values(contact_id=survivor))
 
 
 def add_edge(session: Session, survivor: int, merged: int, kind: str, value: str, connector: str) -> int:

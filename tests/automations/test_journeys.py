@@ -261,3 +261,48 @@ def test_the_default_send_window_applies_to_message_steps_without_their_own(make
     assert advance_due(hub.runtime, now=night).deferred == 1 and hub.outbox() == []
     (e,) = hub.enrollments()
     assert e.next_due_at.astimezone(SHANGHAI) == (night + timedelta(days=1)).replace(hour=9, minute=0)
+
+
+def _merge(hub, a: int, b: int) -> int:
+    """Merge two contacts as a reviewer does (no rendering follows); the survivor."""
+    from hub.identity.merge import merge_now
+
+    with hub.runtime.db.session() as s:
+        survivor, _ = merge_now(s, hub.runtime.rules, hub.runtime.config.fields, a, b, "crm_id", "review", "review:tester", force=True)
+    return survivor
+
+
+def test_a_merge_hands_the_merged_contacts_journey_to_the_survivor(make_auto_hub):
+    """The enrolled contact merges into an older one that is not enrolled: the person keeps
+    their SOP (it used to stay on the merged contact, whose messages had no one to go to)."""
+    hub = make_auto_hub(TRIAL_SOP)
+    hub.approve("trial_sop")
+    hub.feed({"id": 1, "name": "李先生", "wxid": "wmAAA", "owner": "lisi", "stage": "兴趣"})
+    hub.feed({"id": 2, "name": "李先生", "wxid": "wmBBB", "owner": "lisi", "stage": "要求试用"})
+    (e,) = hub.enrollments()
+    older = e.contact_id - 1
+    survivor = _merge(hub, older, e.contact_id)
+    assert survivor == older
+    (e,) = hub.enrollments()
+    assert (e.contact_id, e.status) == (survivor, "active")
+    assert advance_due(hub.runtime, now=e.enrolled_at + timedelta(seconds=1)).steps == 1
+    (message,) = hub.outbox("messages")
+    assert message.contact_id == survivor and message.payload["text"] == "试用指南：三步上手"
+    assert [a.contact_id for a in hub.actions("trial_sop")] == [survivor] * len(hub.actions("trial_sop"))
+
+
+def test_two_enrollments_of_one_person_become_one_when_they_merge(make_auto_hub):
+    hub = make_auto_hub(TRIAL_SOP)
+    hub.approve("trial_sop")
+    hub.feed({"id": 1, "name": "李先生", "wxid": "wmAAA", "owner": "lisi", "stage": "兴趣"},
+             {"id": 2, "name": "李先生", "wxid": "wmBBB", "owner": "lisi", "stage": "兴趣"})
+    hub.feed({"id": 1, "name": "李先生", "wxid": "wmAAA", "owner": "lisi", "stage": "要求试用"},
+             {"id": 2, "name": "李先生", "wxid": "wmBBB", "owner": "lisi", "stage": "要求试用"})
+    first, second = hub.enrollments()
+    survivor = _merge(hub, first.contact_id, second.contact_id)
+    by_contact = {e.contact_id: e for e in hub.enrollments()}
+    assert by_contact[survivor].status == "active"
+    merged = by_contact[second.contact_id if survivor == first.contact_id else first.contact_id]
+    assert merged.status == "exited" and f"contact {survivor}" in merged.exit_reason
+    assert advance_due(hub.runtime, now=first.enrolled_at + timedelta(seconds=1)).steps == 1
+    assert [r.contact_id for r in hub.outbox("messages")] == [survivor], "one person, one message per step"

@@ -50,12 +50,14 @@ def _one_create_per_person(runtime, rows: list[Any], counts: dict[str, int]) -> 
         return rows
     with runtime.db.session() as s:
         roots = roots_of(s, {r.contact_id for r in creates})
-        newest: dict[int, Any] = {}
+        newest: dict[tuple, Any] = {}
+
+        def person(row) -> tuple:
+            return row.connector, row.sink, roots.get(row.contact_id, row.contact_id)
         for row in creates:
-            person = roots.get(row.contact_id, row.contact_id)
-            if person not in newest or row.id > newest[person].id:
-                newest[person] = row
-        older = {r.id for r in creates if newest[roots.get(r.contact_id, r.contact_id)] is not r}
+            if person(row) not in newest or row.id > newest[person(row)].id:
+                newest[person(row)] = row
+        older = {r.id for r in creates if newest[person(r)] is not r}
         if not older:
             return rows
         s.execute(update(OutboxRow).where(OutboxRow.id.in_(sorted(older))).values(status="superseded", last_error=None))

@@ -284,23 +284,35 @@ def test_the_survivor_takes_over_the_merged_contacts_pending_create(make_world):
     assert [r["phone"][-11:] for r in world.crm_rows_for(p)] == [p.mobile[-11:]], world.crm_rows_for(p)
 
 
+def _two_leads(world, n: int):
+    """Two leads with their own phones: two contacts, each with a CRM create pending."""
+    one, two = Person(n, crm_row=False, lead=True), Person(n + 1, crm_row=False, lead=True)
+    for p in (one, two):
+        world.lead_arrives(p)
+    world.pull(FEIYU)
+    return one, two, world.contact_of("phone", one.e164), world.contact_of("phone", two.e164)
+
+
+def _reviewer_merges(world, a: int, b: int, value: str) -> int:
+    """Merge as a reviewer does (no rendering follows); the survivor."""
+    from hub.identity.merge import merge_now
+
+    with world.runtime.db.session() as s:
+        survivor, _ = merge_now(s, world.runtime.rules, world.runtime.config.fields, a, b, "phone", value, "review:tester", force=True)
+    return survivor
+
+
 def test_creates_of_contacts_a_reviewer_merged_become_one_record(make_world):
     """Two leads, two contacts, two CRM creates waiting out the settle window; a reviewer
     says they are one person (no rendering follows a reviewer's merge). Delivery writes the
     newest create only: the older one is superseded, not written beside it."""
-    from hub.identity.merge import merge_now
-
     world = make_world(create_after="10m")
-    one, two = Person(8, crm_row=False, lead=True), Person(9, crm_row=False, lead=True)
-    for p in (one, two):
-        world.lead_arrives(p)
-    world.pull(FEIYU)
-    a, b = world.contact_of("phone", one.e164), world.contact_of("phone", two.e164)
+    one, two, a, b = _two_leads(world, 8)
     with world.runtime.db.session() as s:
         creates = s.scalars(select(OutboxRow.id).where(OutboxRow.connector == CRM, OutboxRow.status == "pending")
                             .order_by(OutboxRow.id)).all()
-        assert len(creates) == 2
-        survivor, _ = merge_now(s, world.runtime.rules, world.runtime.config.fields, a, b, "phone", one.e164, "review:tester", force=True)
+    assert len(creates) == 2
+    _reviewer_merges(world, a, b, one.e164)
     world.quiesce()
     rows = world.crm_rows_for(one) + world.crm_rows_for(two)
     assert len(rows) == 1, rows
@@ -311,18 +323,12 @@ def test_creates_of_contacts_a_reviewer_merged_become_one_record(make_world):
 def test_a_write_that_lands_after_its_contact_was_merged_links_the_survivor(make_world):
     """A create in flight while its contact is merged: the record it made belongs to the
     survivor, or the survivor's own pending create finds no record and writes a second."""
-    from hub.identity.merge import merge_now
     from hub.pipeline.links import record_writes
     from hub.store.models import Link
 
     world = make_world(create_after="10m")
-    one, two = Person(10, crm_row=False, lead=True), Person(11, crm_row=False, lead=True)
-    for p in (one, two):
-        world.lead_arrives(p)
-    world.pull(FEIYU)
-    a, b = world.contact_of("phone", one.e164), world.contact_of("phone", two.e164)
-    with world.runtime.db.session() as s:
-        survivor, _ = merge_now(s, world.runtime.rules, world.runtime.config.fields, a, b, "phone", one.e164, "review:tester", force=True)
+    one, _two, a, b = _two_leads(world, 10)
+    survivor = _reviewer_merges(world, a, b, one.e164)
     merged = b if survivor == a else a
     with world.runtime.db.session() as s:
         record_writes(s, [(CRM, "rows", "4242", merged, "digest", {"name": "x"})])

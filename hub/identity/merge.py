@@ -185,22 +185,34 @@ def move_rows(session: Session, survivor: int, merged: int, *, fresh: bool = Fal
 
 
 def _move_automations(session: Session, survivor: int, merged: int) -> None:
-    """One person, one enrollment per journey: the merged contact's enrollment moves to the
-    survivor unless the survivor has one in that journey (then the merged one exits, or its
-    steps would go out twice). What automations did moves too, so the per-customer cap and
-    the contact page count the person's messages once."""
-    rows = session.execute(select(JourneyEnrollment.id, JourneyEnrollment.journey)
-                           .where(JourneyEnrollment.contact_id == merged)).all()
-    if rows:
-        held = set(session.scalars(select(JourneyEnrollment.journey).where(JourneyEnrollment.contact_id == survivor)))
+    """One person, one enrollment per journey, whichever contact survives: the merged
+    contact's enrollment moves to the survivor; when both are in a journey, the survivor's
+    row keeps the further one — active before finished, then the later step — in a new
+    round (its step keys are the survivor's own), and the merged one exits, so no step goes
+    out twice. What automations did moves too, so the daily cap counts the person once."""
+    theirs = {e.journey: e for e in session.scalars(select(JourneyEnrollment).where(JourneyEnrollment.contact_id == merged))}
+    if theirs:
+        ours = {e.journey: e for e in session.scalars(select(JourneyEnrollment).where(
+            JourneyEnrollment.contact_id == survivor, column_in(session, JourneyEnrollment.journey, sorted(theirs))))}
         now = utcnow()
-        for row_id, journey in rows:
-            if journey in held:
-                session.execute(update(JourneyEnrollment).where(JourneyEnrollment.id == row_id, JourneyEnrollment.status == "active")
-                                .values(status="exited", exit_reason=f"merged into contact {survivor}", next_due_at=None, updated_at=now))
-            else:
-                session.execute(update(JourneyEnrollment).where(JourneyEnrollment.id == row_id).values(contact_id=survivor, updated_at=now))
+        for journey, moving in theirs.items():
+            kept = ours.get(journey)
+            if kept is None:
+                moving.contact_id, moving.updated_at = survivor, now
+                continue
+            if _progress(moving) > _progress(kept):
+                kept.round, kept.step, kept.status, kept.next_due_at = kept.round + 1, moving.step, moving.status, moving.next_due_at
+                kept.enrolled_at, kept.enrolled_values, kept.exit_reason = moving.enrolled_at, moving.enrolled_values, moving.exit_reason
+                kept.updated_at = now
+            if moving.status == "active":
+                moving.status, moving.next_due_at = "exited", None
+                moving.exit_reason, moving.updated_at = f"merged into contact {survivor}", now
+        session.flush()
     session.execute(update(AutomationAction).where(AutomationAction.contact_id == merged).values(contact_id=survivor))
+
+
+def _progress(enrollment: JourneyEnrollment) -> tuple:
+    return enrollment.status == "active", enrollment.step, -enrollment.enrolled_at.timestamp()
 
 
 def add_edge(session: Session, survivor: int, merged: int, kind: str, value: str, connector: str) -> int:

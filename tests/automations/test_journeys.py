@@ -306,3 +306,30 @@ def test_two_enrollments_of_one_person_become_one_when_they_merge(make_auto_hub)
     assert merged.status == "exited" and f"contact {survivor}" in merged.exit_reason
     assert advance_due(hub.runtime, now=first.enrolled_at + timedelta(seconds=1)).steps == 1
     assert [r.contact_id for r in hub.outbox("messages")] == [survivor], "one person, one message per step"
+
+
+@pytest.mark.parametrize("active", ["older", "newer"])
+def test_the_persons_active_journey_survives_a_merge_whichever_contact_holds_it(make_auto_hub, active):
+    """One contact went through the journey to its end, the other is in it now: after the
+    merge the person is in the journey, whichever contact was created first (the survivor is
+    the older one)."""
+    hub = make_auto_hub(TRIAL_SOP, settings="daily_messages: 5")
+    hub.approve("trial_sop")
+    older = {"id": 1, "name": "李先生", "wxid": "wmAAA", "owner": "lisi", "stage": "兴趣"}
+    newer = {"id": 2, "name": "李先生", "wxid": "wmBBB", "owner": "lisi", "stage": "兴趣"}
+    hub.feed(older, newer)
+    done, live = (older, newer) if active == "newer" else (newer, older)
+    hub.feed({**done, "stage": "要求试用"})
+    (e,) = hub.enrollments()
+    for days in (0, 3, 6):  # every step, each inside its send window
+        local = (e.enrolled_at + timedelta(days=days, seconds=1)).astimezone(SHANGHAI)
+        advance_due(hub.runtime, now=local.replace(hour=12) if days else local)
+    assert [x.status for x in hub.enrollments()] == ["completed"]
+    hub.feed({**live, "stage": "要求试用"})
+    first, second = hub.enrollments()
+    survivor = _merge(hub, first.contact_id, second.contact_id)
+    mine = [x for x in hub.enrollments() if x.contact_id == survivor]
+    assert [(x.status, x.step) for x in mine] == [("active", 0)]
+    sent = len(hub.outbox("messages"))
+    assert advance_due(hub.runtime, now=mine[0].enrolled_at + timedelta(seconds=1)).steps == 1
+    assert [r.contact_id for r in hub.outbox("messages")[sent:]] == [survivor]

@@ -45,19 +45,13 @@ def _one_create_per_person(runtime, rows: list[Any], counts: dict[str, int]) -> 
     rendered, e.g. by a reviewer), only the newest is written; the older ones are
     ``superseded``. Written side by side, none would find the other's record first."""
     creates = [r for r in rows if r.native_id is None and r.contact_id is not None
-               and not (getattr(r, "origin", None) or "").startswith("automation:")]
+               and not (r.origin or "").startswith("automation:")]
     if len(creates) < 2:
         return rows
     with runtime.db.session() as s:
         roots = roots_of(s, {r.contact_id for r in creates})
-        newest: dict[tuple, Any] = {}
-
-        def person(row) -> tuple:
-            return row.connector, row.sink, roots.get(row.contact_id, row.contact_id)
-        for row in creates:
-            if person(row) not in newest or row.id > newest[person(row)].id:
-                newest[person(row)] = row
-        older = {r.id for r in creates if newest[person(r)] is not r}
+        newest = {(r.connector, r.sink, roots.get(r.contact_id, r.contact_id)): r.id for r in sorted(creates, key=lambda r: r.id)}
+        older = {r.id for r in creates} - set(newest.values())
         if not older:
             return rows
         s.execute(update(OutboxRow).where(OutboxRow.id.in_(sorted(older))).values(status="superseded", last_error=None))

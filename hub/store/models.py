@@ -131,7 +131,10 @@ class Link(Base):
     """A native record in some system that belongs to a contact, with echo-suppression hashes."""
 
     __tablename__ = "links"
-    __table_args__ = (UniqueConstraint("connector", "stream", "native_id"), Index(None, "contact_id"))
+    #: Unique per record of a stream; ``native_id`` before ``stream`` so that the index also
+    #: serves lookups of a connector's records across its streams (what the hub wrote to a
+    #: record, :func:`hub.pipeline.links.written_values`), not only within one stream.
+    __table_args__ = (UniqueConstraint("connector", "native_id", "stream"), Index(None, "contact_id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     connector: Mapped[str] = mapped_column(String(64))

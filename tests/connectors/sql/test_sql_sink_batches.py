@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import event as sa_event
 
@@ -188,3 +189,32 @@ def test_keys_come_from_an_identity_column_too(crm, caplog):
         assert int(single.native_id) > max(ids)
     finally:
         crm.execute("DROP TABLE IF EXISTS tickets")
+
+
+def _plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def test_the_ledger_lookup_probes_the_key_on_a_ledger_without_statistics(crm, customers_sink):
+    """Which of a batch's writes were applied is one primary-key probe per key, however the
+    planner sees the ledger: a new ledger (or any, on a server without autovacuum) has no
+    statistics, and a plain join of the keys with it was planned as a read of every key of
+    the instance — per delivered batch, so delivery slowed as the ledger grew."""
+    if crm.backend != "postgresql":
+        pytest.skip("the set-based ledger lookup is PostgreSQL's (connectors.sql.pgcopy)")
+    from connectors.sql.pgcopy import recorded_sql
+
+    connector = crm.connector(sinks={"customers": customers_sink})
+    connector.sink("customers").write_many([({"name": "预热"}, "warm", None)])  # creates the ledger
+    crm.execute("INSERT INTO hub_applied_writes (instance, idempotency_key, sink, native_id, applied_at) "
+                "SELECT 'crm', 'key-' || g, 'customers', g::text, now() FROM generate_series(1, 20000) g")
+    keys = [f"key-{g}" for g in range(1, 1001, 2)] + [f"absent-{g}" for g in range(100)]
+    with crm.engine.connect() as conn:
+        (plan,) = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + recorded_sql("hub_applied_writes"), (keys, "crm")).one()
+        found = dict(conn.exec_driver_sql(recorded_sql("hub_applied_writes"), (keys, "crm")).all())
+    ledger = [n for n in _plan_nodes(plan[0]["Plan"]) if n.get("Relation Name") == "hub_applied_writes"]
+    assert ledger and all(n["Node Type"] in ("Index Scan", "Index Only Scan") and "idempotency_key" in n.get("Index Cond", "")
+                          for n in ledger), plan
+    assert found == {f"key-{g}": str(g) for g in range(1, 1001, 2)}

@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL
 from hub.connector import CheckFailed, Connector, Sink, Stream, scrubbed
 
 from connectors.sql.config import SqlConfig
-from connectors.sql.db import describe, driver_message, make_engine, quote, quote_table, raise_translated
+from connectors.sql.db import describe, driver_message, quote, quote_table, raise_translated, shared_engine
 from connectors.sql.sandbox import SqlSandbox
 from connectors.sql.sinks import TableSink, ledger_table
 from connectors.sql.streams import TableStream, source_sql
@@ -105,11 +105,13 @@ class SqlConnector(Connector):
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine, self._url = make_engine(self.config["url"], connect_timeout=self.config["connect_timeout"])
+            self._engine, self._url = shared_engine(self.config["url"], connect_timeout=self.config["connect_timeout"])
         return self._engine
 
     def close(self) -> None:
-        """Release pooled connections (the hub may rebuild connectors on config reload)."""
+        """Release pooled connections (the hub may rebuild connectors on config reload). The
+        engine is the process's for this URL (:func:`~connectors.sql.db.shared_engine`): it
+        stays usable, and opens connections again when next needed."""
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

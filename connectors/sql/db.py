@@ -7,6 +7,8 @@ password in the URL never reaches a message or a log, and a driver exception bec
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any, NoReturn
 
 from sqlalchemy import Engine, create_engine, exc as sa_exc
@@ -65,6 +67,39 @@ def make_engine(raw_url: str, *, connect_timeout: int) -> tuple[Engine, URL]:
     except Exception as exc:
         raise CheckFailed(f"cannot use database URL {describe(url)}: {type(exc).__name__}") from None
     return engine, url
+
+
+_SHARED: dict[tuple[str, int], tuple[Engine, URL]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_engine(raw_url: str, *, connect_timeout: int) -> tuple[Engine, URL]:
+    """The process's one engine (and connection pool) for ``raw_url``: :func:`make_engine`
+    on first use, the same engine for every later connector object of that URL.
+
+    The hub builds a connector object per job — per delivered batch, per pull, per push —
+    and an engine per object meant a new connection to the remote database, a new server
+    backend and SQLAlchemy's first-connect queries for every delivered batch (100
+    connections for 100 batches). Pools live across jobs, as in warm workers everything
+    else does; engines are thread-safe; a forked child (RQ's ``--fork``) starts with empty
+    pools and never touches its parent's connections. (A pooled connection carries no
+    prepared statement from one job to the next: the pool rolls back every connection it
+    takes back, and psycopg forgets its prepared statements on ROLLBACK — so a source
+    table that changed shape between jobs is read in its new shape.)"""
+    key = (raw_url, int(connect_timeout))
+    with _SHARED_LOCK:
+        hit = _SHARED.get(key)
+        if hit is None:
+            hit = _SHARED[key] = make_engine(raw_url, connect_timeout=connect_timeout)
+        return hit
+
+
+def _forget_pools_after_fork() -> None:
+    for engine, _url in list(_SHARED.values()):
+        engine.dispose(close=False)  # the parent's connections stay the parent's
+
+
+os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 def driver_message(exc: BaseException) -> str:

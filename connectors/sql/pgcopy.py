@@ -30,13 +30,13 @@ from sqlalchemy.engine import Connection
 ORD = "__hub_ord"
 
 
-
 def recorded_sql(ledger_sql: str) -> str:
     """The ledger lookup of :meth:`PgTableWriter.recorded`: parameters the keys (``text[]``)
     and the instance."""
     return (f"SELECT k.idempotency_key, l.native_id FROM unnest(%b::text[]) AS k(idempotency_key) "
             f"CROSS JOIN LATERAL (SELECT native_id FROM {ledger_sql} "
             f"WHERE instance = %b AND idempotency_key = k.idempotency_key LIMIT 1) AS l")
+
 
 class PgTableWriter:
     """Set-based writes of one sink's table (``key`` column, optional ``updated_at_column``)."""

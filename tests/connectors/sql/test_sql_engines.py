@@ -2,8 +2,8 @@
 
 The hub builds a connector object per job — per delivered batch, per pull, per push. Each
 object used to build an engine of its own: a new connection to the remote database for
-every delivered batch. These tests hold the pool across objects, its safety across
-``fork`` (RQ's ``--fork`` work-horses)."""
+every delivered batch. These tests check that the objects share one pool, and that the
+pool is safe across ``fork`` (RQ's ``--fork`` work-horses)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import os
 
 import pytest
 from sqlalchemy import event, text
-
 
 
 def test_connector_objects_of_one_url_share_one_pool(crm, customers_sink):
@@ -39,7 +38,7 @@ def test_connector_objects_of_one_url_share_one_pool(crm, customers_sink):
 
 def test_a_forked_child_opens_its_own_connections_and_leaves_the_parents_alone(crm, customers_stream):
     if crm.backend != "postgresql":
-        pytest.skip("server-side backends are told apart by pg_backend_pid()")
+        pytest.skip("connections are told apart by PostgreSQL's pg_backend_pid()")
     connector = crm.connector({"customers": customers_stream})
     with connector.engine.connect() as conn:
         parent_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()  # back in the pool after this
@@ -62,5 +61,3 @@ def test_a_forked_child_opens_its_own_connections_and_leaves_the_parents_alone(c
     assert child_pid and child_pid != parent_pid
     with connector.engine.connect() as conn:  # the parent's pooled connection still works
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == parent_pid
-
-

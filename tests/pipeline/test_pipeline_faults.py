@@ -24,7 +24,9 @@ from hub.store.models import Identity, InboxRow, OutboxRow
 
 from connectors.sql.sandbox import SqlSandbox
 
-ADDED = 400
+#: Enough rows (40 batches of 25) that a worker cannot finish between two polls of
+#: :func:`wait_for` once it has made progress: the SIGKILL must land mid-run.
+ADDED = 1000
 pytestmark = pytest.mark.slow
 
 
@@ -87,13 +89,13 @@ def counts(runtime, dst):
     return {"inbox": inbox, "pending_in": pending_in, "delivered": delivered, "open_out": open_out, "dst": len(dst.effects("rows"))}
 
 
-def wait_for(predicate, runtime, dst, timeout, what):
+def wait_for(predicate, runtime, dst, timeout, what, poll: float = 0.25):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         now = counts(runtime, dst)
         if predicate(now):
             return now
-        time.sleep(0.25)
+        time.sleep(poll)
     raise AssertionError(f"{what}: still {counts(runtime, dst)} after {timeout}s")
 
 
@@ -128,7 +130,7 @@ def test_sigkill_a_worker_mid_run_then_restart(two_databases, redis_url, tmp_pat
     with open(tmp_path / "worker.log", "ab") as log:
         first = start_worker(config, redis_url, "w-killed", log)
         try:
-            wait_for(lambda c: c["dst"] >= 40, runtime, dst, 120, "first worker made no progress")
+            wait_for(lambda c: c["dst"] >= 40, runtime, dst, 120, "first worker made no progress", poll=0.05)
         finally:
             stop(first, signal.SIGKILL)
         mid = counts(runtime, dst)

@@ -95,6 +95,10 @@ def shared_engine(raw_url: str, *, connect_timeout: int) -> tuple[Engine, URL]:
 
 
 def _forget_pools_after_fork() -> None:
+    global _SHARED_LOCK
+    # A thread of the parent may have held the lock at the fork: the child's copy would stay
+    # locked forever, and its first connector would hang. The child has one thread: a new lock.
+    _SHARED_LOCK = threading.Lock()
     for engine, _url in list(_SHARED.values()):
         engine.dispose(close=False)  # the parent's connections stay the parent's
 

@@ -8,6 +8,8 @@ pool is safe across ``fork`` (RQ's ``--fork`` work-horses)."""
 from __future__ import annotations
 
 import os
+import signal
+import time
 
 import pytest
 from sqlalchemy import event, text
@@ -61,3 +63,33 @@ def test_a_forked_child_opens_its_own_connections_and_leaves_the_parents_alone(c
     assert child_pid and child_pid != parent_pid
     with connector.engine.connect() as conn:  # the parent's pooled connection still works
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == parent_pid
+
+
+def test_a_child_forked_while_another_thread_makes_an_engine_does_not_hang(crm, customers_stream):
+    """RQ's ``--fork`` may fork while the parent's ticker thread is inside ``shared_engine``:
+    the child must not inherit that lock held."""
+    from connectors.sql import db as sqldb
+
+    sqldb._SHARED_LOCK.acquire()  # as another thread of the parent would hold it, mid-call
+    try:
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through its exit code
+            code = 1
+            try:
+                crm.connector({"customers": customers_stream}).engine  # noqa: B018 - must not block
+                code = 0
+            finally:
+                os._exit(code)
+    finally:
+        sqldb._SHARED_LOCK.release()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        raise AssertionError("the forked child hung on the lock it inherited")
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -25,7 +25,8 @@ events, newest first) read through ``hub.contacts.queries`` — the path the web
 followed by the next page through the keyset cursor and a page filtered by event kind; and
 the first and fifth page of a contact among the busiest 1%.
 Prints p50/p95/p99 per query shape. Targets: ≥ 20k records/s resolution on PostgreSQL,
-history p99 ≤ 20 ms.
+history p99 ≤ 20 ms. ``--floor``: after the PostgreSQL resolution, what PostgreSQL alone
+needs to store the rows it left (``benchmarks/floor.py``), with and without foreign keys.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import floor  # noqa: E402
 
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -285,6 +289,9 @@ def main() -> None:
     parser.add_argument("--analyze-every", type=float, default=15,
                         help="seconds between ANALYZEs of the PostgreSQL database during resolution, as autovacuum "
                              "would (it is off on the shared dev box); not counted in the timing")
+    parser.add_argument("--floor", action="store_true",
+                        help="after the PostgreSQL resolution, the floor of the rows it stored (benchmarks/floor.py: "
+                             "PostgreSQL alone COPYing them; needs pg_dump and psql)")
     parser.add_argument("--skip", choices=("sqlite", "postgresql", "history"), action="append", default=[])
     args = parser.parse_args()
     if "sqlite" not in args.skip:
@@ -295,8 +302,16 @@ def main() -> None:
         print("PostgreSQL parts skipped: set HUB_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test")
         return
     if "postgresql" not in args.skip:
+        if args.floor and (why := floor.pg_tools()):
+            sys.exit(f"--floor: {why}")
         with scratch_database(url) as scratch:
             in_child(resolve, scratch, args.records, args.batch, args.analyze_every)
+            if args.floor:
+                stored = {"hub": scratch}
+                print(f"floor of the rows resolution stored, {args.records} records (benchmarks/floor.py: each table's "
+                      "final rows COPYed into an empty copy of its schema, one connection, one transaction)")
+                print(floor.report(floor.measure(stored, args.records), floor.measure(stored, args.records, foreign_keys=False)),
+                      flush=True)
     if "history" not in args.skip:
         with scratch_database(url) as scratch:
             history_bench(scratch, args.history_contacts, args.history_events, args.queries)

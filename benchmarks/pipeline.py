@@ -10,7 +10,9 @@ one process), the hub's side alone (``--no-deliver``) and dlt's default ``sql_ta
 pipeline into PostgreSQL (``pip install -e '.[bench]'``; skipped with a message when dlt is
 missing), then prints rows/s and peak RSS side by side per row count, the hub / dlt ratio,
 and the machine's load average before and after (other processes share the cores: compare
-the ratio, interleaved, more than the absolute figures).
+the ratio, interleaved, more than the absolute figures). With ``--floor`` it also measures,
+after the first hub runs, what PostgreSQL alone needs to store the rows each of them left
+(``benchmarks/floor.py``), and prints that floor beside its rate and its target.
 
 Generates a CRM ``customers`` table (id, name, phone, email, tier, city, is_deleted,
 updated_at; Chinese names, mobiles in the shapes CRMs store them) in a *source* database,
@@ -74,6 +76,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import floor  # noqa: E402
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英",
@@ -587,6 +592,7 @@ def compare(args, sizes: list[int]) -> None:
                 engine.dispose()
                 print(f"\nsource: {n} customers, {expected} people, batch {args.batch}  ({load()})", flush=True)
                 runs: dict[str, list[tuple[float, float, bool]]] = {"hub": [], "hub_side": [], "dlt": []}
+                floors: dict[str, tuple] = {}
                 for i in range(args.repeat):
                     for name in args.contenders.split(","):
                         if name == "dlt" and no_dlt:
@@ -609,18 +615,22 @@ def compare(args, sizes: list[int]) -> None:
                             res = run_child(config, no_deliver=name == "hub_side", analyze_every=args.analyze_every)
                             ok = verify(hub_url, dst_url, expected, units_path, with_target=name == "hub")["ok"]
                         failed |= not ok
+                        if args.floor and name != "dlt" and i == 0:  # the floor of the rows this run stored
+                            stored = {"hub": hub_url, "target": dst_url} if name == "hub" else {"hub": hub_url}
+                            floors[name] = (floor.measure(stored, n, read={"source": src_url} if name == "hub" else {}),
+                                            floor.measure(stored, n, foreign_keys=False))
                         rate, rss = n / res["elapsed"], res["peak_rss_kb"] / 1024
                         runs[name].append((rate, rss, ok))
                         cpu = f"client CPU {1e6 * res['cpu'] / n:5.0f} µs/row" if res.get("cpu") is not None else ""
                         print(f"  run {i + 1}  {LABELS[name]:<30} {rate:8.0f} rows/s  {res['elapsed']:8.1f} s  {cpu}  "
                               f"peak RSS {rss:5.0f} MiB  {'ok' if ok else 'CHECK FAILED'}  (before: {before})", flush=True)
                 Path(units_path).unlink(missing_ok=True)
-                summary.append((n, runs))
+                summary.append((n, runs, floors))
         finally:
             ws.drop_all()
     print(f"\nside by side (median of {args.repeat} interleaved runs; {load()} at the end)")
     print(f"  {'rows':>9}  {'contender':<30} {'rows/s':>8} {'range':>15} {'peak RSS':>9}  target")
-    for n, runs in summary:
+    for n, runs, floors in summary:
         for name, got in runs.items():
             if not got:
                 continue
@@ -629,14 +639,28 @@ def compare(args, sizes: list[int]) -> None:
             verdict = "" if target is None else f"≥ {target:,}: {'met' if _median(rates) >= target else 'NOT met'}"
             print(f"  {n:>9}  {LABELS[name]:<30} {_median(rates):8.0f} {min(rates):7.0f}–{max(rates):<7.0f} "
                   f"{max(rss for _, rss, _ in got):6.0f} MiB  {verdict}")
+            if name in floors:
+                with_fks, without = floors[name]
+                above = target is not None and with_fks.rate < target
+                print(f"  {n:>9}    floor: PostgreSQL alone storing its rows {with_fks.rate:8.0f}  (without foreign keys "
+                      f"{without.rate:,.0f})" + ("  — the target is above the floor" if above else ""))
         if runs["dlt"] and runs["hub"]:
             pairs = [h / d for (h, _, _), (d, _, _) in zip(runs["hub"], runs["dlt"])]
             ratio = _median([r for r, _, _ in runs["hub"]]) / _median([r for r, _, _ in runs["dlt"]])
             print(f"  {n:>9}  hub end-to-end / dlt: {ratio:.2f}× (per interleaved pair: "
                   f"{', '.join(f'{p:.2f}' for p in pairs)}; target ≥ 1.5×: {'met' if ratio >= 1.5 else 'NOT met'})")
-    peaks = [rss for _, runs in summary for name in ("hub", "hub_side") for _, rss, _ in runs[name]]
+            if "hub" in floors:
+                needed = 1.5 * _median([r for r, _, _ in runs["dlt"]])
+                print(f"  {n:>9}  1.5 × dlt is {needed:,.0f} rows/s: the end-to-end floor is {floors['hub'][0].rate:,.0f} "
+                      f"(without foreign keys {floors['hub'][1].rate:,.0f})")
+    for n, _, floors in summary:
+        for name, (with_fks, without) in floors.items():
+            print(f"\nfloor of the rows {LABELS[name]} stored, {n} source rows (benchmarks/floor.py: each table's final rows "
+                  f"COPYed into an empty copy of its schema, one connection, one transaction)")
+            print(floor.report(with_fks, without))
+    peaks = [rss for _, runs, _ in summary for name in ("hub", "hub_side") for _, rss, _ in runs[name]]
     if peaks:
-        print(f"  peak RSS of the hub across {', '.join(str(n) for n, _ in summary)} rows: {max(peaks):.0f} MiB "
+        print(f"  peak RSS of the hub across {', '.join(str(n) for n, _, _ in summary)} rows: {max(peaks):.0f} MiB "
               f"(target ≤ 300 MB flat: {'met' if max(peaks) * 1.048576 <= 300 else 'NOT met'})")
     if failed:
         sys.exit(1)
@@ -664,6 +688,9 @@ def main() -> None:
                         help="PostgreSQL: hub end-to-end, hub side alone and dlt sql_table, interleaved, side by side")
     parser.add_argument("--contenders", default="hub,hub_side,dlt",
                         help="with --compare: which of hub (end-to-end), hub_side (--no-deliver), dlt to run, in this order")
+    parser.add_argument("--floor", action="store_true",
+                        help="with --compare: after the first hub runs, the floor of the rows they stored "
+                             "(benchmarks/floor.py: PostgreSQL alone COPYing them; needs pg_dump and psql)")
     parser.add_argument("--sql-times", help="write the wall time per SQL statement text of the runs to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--dlt-child", nargs=3, help=argparse.SUPPRESS)
@@ -678,6 +705,8 @@ def main() -> None:
             sys.exit(f"--contenders: unknown {', '.join(sorted(unknown))} (choose from {', '.join(LABELS)})")
         if args.backend != "postgresql":
             sys.exit("--compare needs --backend postgresql (the contenders load into PostgreSQL)")
+        if args.floor and (why := floor.pg_tools()):
+            sys.exit(f"--floor: {why}")
         compare(args, sizes)
         return
     if len(sizes) > 1:

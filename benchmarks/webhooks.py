@@ -18,7 +18,10 @@ Two measurements on one throw-away hub (its database on ``--backend``; Redis fro
    remote round trip this benchmark does not measure.) Closed
    loop: ``--concurrency`` connections in flight, ``--requests`` per round, rounds
    interleaved (bare, hub, bare, hub …); the median of each is reported, with the ratio
-   (target ≥ 0.5) and a check that every answered callback is one inbox row.
+   (target ≥ 0.5) and a check that every answered callback is one inbox row. ``--floor``
+   (PostgreSQL) adds rounds on :func:`floor_app` — a plain WSGI function that commits the
+   body as one row of a table shaped like the inbox, nothing else — the floor of any door
+   that commits before it answers, and prints where the bare app and the hub stand to it.
 2. **Sustained.** ``--workers`` ``hub worker`` processes running, callbacks are sent open
    loop at ``--rate`` per second for ``--duration`` seconds to the same gunicorn; the
    inbox backlog (pending rows) is sampled every second, and after the load stops the
@@ -79,6 +82,42 @@ def bare_app():
 
 
 # -- the hub under test ----------------------------------------------------------------------
+
+
+#: The door floor's table: the inbox's columns, keys and indexes, its own rows.
+FLOOR_TABLE = "floor_inbox"
+
+
+def floor_app():
+    """The floor of a door that commits before it answers (PostgreSQL): a plain WSGI
+    callable — no Flask, no Werkzeug request — that reads the body and runs one
+    autocommitted ``INSERT … ON CONFLICT DO NOTHING RETURNING`` of it into a table shaped
+    like the inbox (:data:`FLOOR_TABLE`), on one psycopg connection per worker, the
+    statement prepared. No signature check, no decryption, no parsing, no queue: what is
+    left is gunicorn and the one write a durable door cannot skip."""
+    import hashlib
+    import json
+    import uuid
+
+    import psycopg
+
+    url = os.environ["HUB_BENCH_FLOOR_DB"]
+    conn: list = []
+    sql = (f"INSERT INTO {FLOOR_TABLE} (connector, stream, native_id, dedupe_key, payload, deleted, status, attempts, "
+           "received_at) VALUES (%s, %s, %s, %s, %s::jsonb, false, 'pending', 0, now()) "
+           "ON CONFLICT (connector, stream, dedupe_key) DO NOTHING RETURNING id")
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        if not conn:  # one connection per gunicorn worker, made after the fork
+            conn.append(psycopg.connect(url, autocommit=True, prepare_threshold=0))
+        instance = environ["PATH_INFO"].rsplit("/", 1)[-1]
+        conn[0].execute(sql, (instance, "callbacks", uuid.uuid4().hex, hashlib.sha256(body).hexdigest(),
+                              json.dumps({"body": body.decode("utf-8", "replace")}))).fetchall()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "7")])
+        return [b"success"]
+
+    return app
 
 
 class Hub:
@@ -156,6 +195,15 @@ connectors:
         from hub.queue import get_queue
 
         return FinishedJobRegistry(queue=get_queue(self.runtime.redis)).count
+
+    def floor_table(self) -> None:
+        """:data:`FLOOR_TABLE` in the hub's database, for :func:`floor_app`."""
+        from sqlalchemy import text
+
+        with self.runtime.db.engine.begin() as conn:
+            conn.execute(text(f"CREATE TABLE {FLOOR_TABLE} (LIKE inbox INCLUDING ALL)"))
+        libpq = self.runtime.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.env["HUB_BENCH_FLOOR_DB"] = libpq
 
     def start(self, args: list[str], log: str) -> subprocess.Popen:
         out = open(Path(self.tmp) / log, "ab")
@@ -363,19 +411,28 @@ def direct_loop(runtime, requests: list, rate: float, give_up: float, threads: i
 
 
 def door(hub: Hub, args, callbacks: Callbacks) -> None:
-    bare_port, hub_port = free_port(), free_port()
+    bare_port, hub_port, floor_port = free_port(), free_port(), free_port()
     hub.gunicorn("webhooks:bare_app()", bare_port, args, ROOT / "benchmarks", "bare.log")
     hub.gunicorn("wsgi:app", hub_port, args, ROOT, "web.log")
-    for port in (bare_port, hub_port):  # warm up: imports, first connections
+    ports = [bare_port, hub_port]
+    if args.floor:
+        hub.floor_table()
+        hub.gunicorn("webhooks:floor_app()", floor_port, args, ROOT / "benchmarks", "floor.log")
+        ports.append(floor_port)
+    for port in ports:  # warm up: imports, first connections
         closed_loop(port, callbacks.make(50), args.concurrency)
     before = hub.inbox()
     answered = 0
-    bare, ours = [], []
+    bare, ours, floors = [], [], []
     for n in range(args.rounds):
         payloads = callbacks.make(args.requests)
         rate, statuses = closed_loop(bare_port, payloads, args.concurrency)
         bare.append(rate)
         print(f"  round {n + 1}: bare Flask {rate:8.1f} req/s  {dict(sorted(statuses.items()))}", flush=True)
+        if args.floor:
+            rate, statuses = closed_loop(floor_port, callbacks.make(args.requests), args.concurrency)
+            floors.append(rate)
+            print(f"  round {n + 1}: floor      {rate:8.1f} req/s  {dict(sorted(statuses.items()))}", flush=True)
         payloads = callbacks.make(args.requests)
         rate, statuses = closed_loop(hub_port, payloads, args.concurrency)
         ours.append(rate)
@@ -385,6 +442,10 @@ def door(hub: Hub, args, callbacks: Callbacks) -> None:
     b, h = statistics.median(bare), statistics.median(ours)
     print(f"door: hub {h:.1f} callbacks/s vs bare Flask {b:.1f} req/s (median of {args.rounds}) = {h / b:.2f}x "
           f"(target >= 0.5); {answered} answered 200, {stored} new inbox rows {'OK' if stored == answered else 'MISMATCH'}")
+    if floors:
+        f = statistics.median(floors)
+        print(f"door floor: plain WSGI + one committed insert {f:.1f} req/s = {f / b:.2f}x bare Flask; the hub reaches "
+              f"{h / f:.2f}x of its floor (floor_app: no Flask, verification, decryption, parsing or queueing)")
     hub.door_port = hub_port  # type: ignore[attr-defined]
 
 
@@ -496,7 +557,12 @@ def main() -> None:
                         help="callbacks stored at once before the sustained load, to time the workers draining them (0: skip)")
     parser.add_argument("--direct", action="store_true",
                         help="sustained load through the door's function in this process, without HTTP (the workers' side)")
+    parser.add_argument("--floor", action="store_true",
+                        help="PostgreSQL: door rounds also on floor_app (plain WSGI + one committed insert), the floor "
+                             "of a door that commits before it answers")
     args = parser.parse_args()
+    if args.floor and args.backend != "postgresql":
+        parser.error("--floor needs --backend postgresql")
     try:
         import gunicorn  # noqa: F401
     except ImportError:

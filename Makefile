@@ -28,16 +28,18 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The throughput figures of docs/operations.md. PostgreSQL at BENCH_PG_URL (throw-away
-# databases are created next to it and dropped); dlt comes with the `bench` extra.
+# databases are created next to it and dropped); dlt comes with the `bench` extra. --floor
+# prints beside each rate what PostgreSQL alone needs to store the same rows
+# (benchmarks/floor.py; needs pg_dump and psql).
 BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 BENCH_ROWS ?= 100000,1000000
 
 bench: $(STAMP)
 	$(PIP_INSTALL) -e '.[bench]'
 	$(BIN)/python benchmarks/mapping.py --records 200000
-	HUB_DATABASE_URL=$(BENCH_PG_URL) $(BIN)/python benchmarks/identity.py
-	$(BIN)/python benchmarks/pipeline.py --backend postgresql --pg-url $(BENCH_PG_URL) --compare --rows $(BENCH_ROWS) --repeat 2
-	$(BIN)/python benchmarks/webhooks.py --backend postgresql --pg-url $(BENCH_PG_URL)
+	HUB_DATABASE_URL=$(BENCH_PG_URL) $(BIN)/python benchmarks/identity.py --floor
+	$(BIN)/python benchmarks/pipeline.py --backend postgresql --pg-url $(BENCH_PG_URL) --compare --floor --rows $(BENCH_ROWS) --repeat 2
+	$(BIN)/python benchmarks/webhooks.py --backend postgresql --pg-url $(BENCH_PG_URL) --floor
 	$(BIN)/python benchmarks/large_push.py --database-url $(BENCH_PG_URL)
 
 clean:

@@ -6,9 +6,10 @@ What any program that ends with these rows in these tables must at least spend o
 server: every table of each database given, its final rows COPYed (binary) into an empty
 copy of the same schema — same indexes, unique keys, foreign keys — on one connection, in one
 transaction, the rows read from a file first. No client work between rows, no lookups, no
-updates, no commit per batch: the pipeline that wrote the rows did all of that too, so it
-cannot be faster than this on the same server. The floor bounds what one worker can reach;
-it is not something to aim at.
+updates, no commit per batch: the pipeline that wrote the rows did all of that too, and a
+worker's batch is one transaction on one connection, so one worker cannot be faster than
+this on the same server (several workers can use more of its cores). The floor bounds what
+one worker can reach; it is not something to aim at.
 
 Printed per database and table: rows, rows per record, seconds; then records/s for the whole
 set, and again with the foreign keys dropped (what they cost). ``benchmarks/pipeline.py

@@ -96,3 +96,38 @@ def test_without_foreign_keys_the_copy_has_none(source):
     with pytest.raises(Exception, match="foreign key"):
         floor.measure({"src": url}, records=1)
     assert databases(engine) == before
+
+
+def load_webhooks_bench():
+    path = BENCH.parent / "webhooks.py"
+    spec = importlib.util.spec_from_file_location("hub_webhooks_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_door_floor_commits_each_body_once(tmp_path, monkeypatch):
+    """``webhooks.py --floor``'s app: every answered body is a committed row of the
+    inbox-shaped table, a repeated body is one row (the inbox's dedupe key)."""
+    from werkzeug.test import Client
+
+    from hub.store import Database
+
+    bench = load_webhooks_bench()
+    url, drop = throwaway_database(SERVER, tmp_path, prefix="hub_floortest")
+    db = Database(url)
+    try:
+        db.migrate()
+        with db.engine.begin() as conn:
+            conn.execute(text(f"CREATE TABLE {bench.FLOOR_TABLE} (LIKE inbox INCLUDING ALL)"))
+        monkeypatch.setenv("HUB_BENCH_FLOOR_DB", db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+        client = Client(bench.floor_app())
+        answers = [client.post("/webhooks/wecom", data=body) for body in (b"<xml>1</xml>", b"<xml>2</xml>", b"<xml>1</xml>")]
+        assert [(r.status_code, r.data) for r in answers] == [(200, b"success")] * 3
+        with db.engine.connect() as conn:  # another connection: committed, not just sent
+            rows = conn.execute(text(f"SELECT connector, payload FROM {bench.FLOOR_TABLE} ORDER BY id")).all()
+        assert rows == [("wecom", {"body": "<xml>1</xml>"}), ("wecom", {"body": "<xml>2</xml>"})]
+    finally:
+        db.dispose()
+        drop()

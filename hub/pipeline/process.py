@@ -18,6 +18,7 @@ per native id, and outbox idempotency keys are unique.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable
@@ -35,6 +36,7 @@ from hub.pipeline.outbound import Change
 from hub.pipeline.reviews import open_duplicate_reviews
 from hub.pipeline.views import load_views
 from hub.contacts.queries import OUTBOUND_WRITE
+from hub.store import transient
 from hub.store.models import Event, InboxRow, OutboxRow
 from hub.store.types import utcnow
 from hub.store.upsert import column_in, insert_ignore
@@ -294,7 +296,29 @@ def process_inbox(runtime, inbox_ids: list[int] | None = None, *, stream: tuple[
     ``stream`` (``(instance, stream)``: a push job). The rows are claimed first
     (:mod:`hub.pipeline.claims`), so concurrent jobs never process one row twice;
     ``on_claimed(n)`` hears how many before the work starts (a push job with a full batch
-    queues the next one then, for another worker to claim the following rows meanwhile)."""
+    queues the next one then, for another worker to claim the following rows meanwhile).
+
+    A transient database error — a deadlock with another worker's batch, say
+    (:mod:`hub.store.transient`) — is nobody's record's fault: the whole transaction rolls
+    back, its rows are pending again, and it runs again after a jittered wait, up to
+    :data:`~hub.store.transient.ATTEMPTS` times; then the error is raised and the rows wait
+    for the reconciler. No record is rejected for it."""
+    attempt = 1
+    while True:
+        try:
+            return _process_once(runtime, inbox_ids, stream, limit, on_claimed)
+        except Exception as exc:
+            if attempt >= transient.ATTEMPTS or not transient.is_transient(exc):
+                raise
+            delay = transient.retry_delay(attempt)
+            attempt += 1
+            log.warning("processing rolled back (%s); attempt %d of %d in %.2f s",
+                        transient.describe(exc), attempt, transient.ATTEMPTS, delay)
+            time.sleep(delay)
+
+
+def _process_once(runtime, inbox_ids, stream, limit, on_claimed) -> ProcessOutcome:
+    """One attempt of :func:`process_inbox`: one transaction."""
     outcome = ProcessOutcome()
     with runtime.db.session() as session:
         rows = claim_inbox(session, _INBOX_COLUMNS, ids=inbox_ids, stream=stream, limit=limit)
@@ -337,7 +361,9 @@ def process_inbox(runtime, inbox_ids: list[int] | None = None, *, stream: tuple[
                     _apply(session, runtime, items, outcome)
                     _mark(session, [row.id for row, _ in items], "processed")
                 outcome.processed += len(items)
-            except Exception:
+            except Exception as exc:
+                if transient.is_transient(exc):
+                    raise  # no record's fault: the whole transaction again (process_inbox)
                 # One poison record must not block its batch forever: retry one by one,
                 # rejecting only the records that fail on their own.
                 log.exception("batch of %d failed; retrying record by record", len(items))
@@ -349,6 +375,8 @@ def process_inbox(runtime, inbox_ids: list[int] | None = None, *, stream: tuple[
                             _mark(session, [row.id], "processed")
                         outcome.processed += 1
                     except Exception as exc:
+                        if transient.is_transient(exc):
+                            raise
                         _mark(session, [row.id], "rejected", f"processing failed: {type(exc).__name__}: {exc}"[:2000])
                         outcome.rejected += 1
     return outcome

@@ -13,6 +13,10 @@ and the machine's load average before and after (other processes share the cores
 the ratio, interleaved, more than the absolute figures). With ``--floor`` it also measures,
 after the first hub runs, what PostgreSQL alone needs to store the rows each of them left
 (``benchmarks/floor.py``), and prints that floor beside its rate and its target.
+``--contenders`` may also name ``workers=N``: the same sync through the queue, as
+deployed — N ``hub worker`` processes and ``hub sync``, which follows the run until every
+record is processed and delivered — to see what a second worker adds on the machine at hand
+(interleaved like the rest; the ratio of N workers to the fewest is printed).
 
 Generates a CRM ``customers`` table (id, name, phone, email, tier, city, is_deleted,
 updated_at; Chinese names, mobiles in the shapes CRMs store them) in a *source* database,
@@ -65,6 +69,7 @@ import argparse
 import json
 import os
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -269,6 +274,25 @@ class Workspace:
         admin.dispose()
 
 
+def prepare_hub(ws: "Workspace", args, tmp: str, src_url: str, dst_url: str, crm_id: bool = False) -> tuple[str, Path]:
+    """A fresh, migrated hub database, the empty target table in ``dst_url`` and the
+    config joining them; the hub's URL and the config's path."""
+    from sqlalchemy import create_engine, text
+
+    from hub.store import Database
+    from hub.store.db import normalize_url
+
+    hub_url = ws.fresh("hub")
+    db = Database(hub_url)
+    db.migrate()
+    db.dispose()
+    dst = create_engine(normalize_url(dst_url))
+    with dst.begin() as conn:
+        conn.execute(text(TARGET_DDL[args.backend]))
+    dst.dispose()
+    return hub_url, write_config(tmp, hub_url, src_url, dst_url, args.batch, args.redis_url, crm_id)
+
+
 def write_config(tmp: str, hub_url: str, src_url: str, dst_url: str, batch: int, redis_url: str, crm_id: bool) -> Path:
     mapping = Path(tmp) / "bench.rows.yaml"
     mapping.write_text(MAPPING.format(crm_id="" if crm_id else "crm_id: null"), encoding="utf-8")
@@ -450,6 +474,71 @@ def run_child(config: Path, use_tracemalloc: bool = False, profile: str | None =
     raise RuntimeError(f"no result from the child run:\n{out.stdout}\n{out.stderr}")
 
 
+def _proc_stat(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system) and peak RSS in KiB of a live process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    hwm = next((int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if line.startswith("VmHWM:")), 0)
+    return cpu, hwm
+
+
+def run_workers(config: Path, workers: int, redis_url: str, hub_url: str, tmp: str, analyze_every: float = 0,
+                timeout: float = 7200) -> dict:
+    """The same sync through the queue: ``workers`` ``hub worker`` processes (warm, as
+    deployed), then ``hub sync crm_src.rows``, which enqueues the pull and follows it until
+    every record is processed and delivered. The pull job commits pages and queues a process
+    job per page; the workers share those (the pull holds one while it runs)."""
+    from redis import Redis
+    from rq import Worker
+
+    env = {**os.environ, "HUB_CONFIG": str(config), "HUB_LOG_LEVEL": "WARNING"}
+    hub = [sys.executable, "-m", "hub", "--config", str(config)]
+    log = open(Path(tmp) / "workers.log", "ab")
+    conn = Redis.from_url(redis_url)
+    before = {w.name for w in Worker.all(connection=conn)}
+    procs = [subprocess.Popen([*hub, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT),
+                              start_new_session=True) for _ in range(workers)]
+    stop_analyze = None
+    try:
+        deadline = time.monotonic() + 120
+        while len({w.name for w in Worker.all(connection=conn)} - before) < workers:
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                raise RuntimeError(f"the workers did not start; see {tmp}/workers.log")
+            time.sleep(0.2)
+        if analyze_every:
+            stop_analyze, _ = start_autoanalyze(hub_url, analyze_every)
+        cpu0 = sum(_proc_stat(p.pid)[0] for p in procs)
+        started = time.perf_counter()
+        out = subprocess.run([*hub, "sync", "crm_src.rows", "--timeout", str(timeout)], env=env, cwd=str(ROOT),
+                             capture_output=True, text=True)
+        elapsed = time.perf_counter() - started
+        stats = [_proc_stat(p.pid) for p in procs]
+        if out.returncode:
+            from sqlalchemy import create_engine, text
+
+            from hub.store.db import normalize_url
+
+            engine = create_engine(normalize_url(hub_url))
+            with engine.connect() as conn:
+                errors = conn.execute(text("SELECT id, error FROM inbox WHERE status = 'rejected' ORDER BY id LIMIT 5")).all()
+            engine.dispose()
+            raise RuntimeError(f"hub sync failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}\n"
+                               + "\n".join(f"inbox {i}: {e}" for i, e in errors))
+    finally:
+        if stop_analyze is not None:
+            stop_analyze.set()
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        log.close()
+    return {"elapsed": elapsed, "cpu": sum(c for c, _ in stats) - cpu0, "peak_rss_kb": max(h for _, h in stats)}
+
+
 def dlt_child(src_url: str, dst_url: str, workdir: str) -> None:
     """dlt's default ``sql_table`` pipeline (SQLAlchemy backend) from the source table into
     PostgreSQL; one JSON line with the elapsed time and peak RSS."""
@@ -564,6 +653,13 @@ LABELS = {"hub": "hub end-to-end (1 worker)", "hub_side": "hub side alone (--no-
 TARGETS = {"hub": 10_000, "hub_side": 20_000}
 
 
+def label(contender: str) -> str:
+    """``hub``, ``hub_side``, ``dlt`` or ``workers=N`` as printed."""
+    if contender.startswith("workers="):
+        return f"hub, {contender.split('=')[1]} queued worker(s)"
+    return LABELS[contender]
+
+
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
@@ -572,9 +668,8 @@ def _median(values: list[float]) -> float:
 
 def compare(args, sizes: list[int]) -> None:
     """The contenders on the same rows, interleaved (hub, hub side, dlt, hub, …), per size."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
 
-    from hub.store import Database
     from hub.store.db import normalize_url
 
     no_dlt = dlt_available()
@@ -591,7 +686,8 @@ def compare(args, sizes: list[int]) -> None:
                 expected, units_path = fill_source(engine, args.backend, n, args.window)
                 engine.dispose()
                 print(f"\nsource: {n} customers, {expected} people, batch {args.batch}  ({load()})", flush=True)
-                runs: dict[str, list[tuple[float, float, bool]]] = {"hub": [], "hub_side": [], "dlt": []}
+                runs: dict[str, list[tuple[float, float, bool]]] = {
+                    name: [] for name in dict.fromkeys(["hub", "hub_side", "dlt", *args.contenders.split(",")])}
                 floors: dict[str, tuple] = {}
                 for i in range(args.repeat):
                     for name in args.contenders.split(","):
@@ -602,16 +698,12 @@ def compare(args, sizes: list[int]) -> None:
                         if name == "dlt":
                             res = run_dlt(src_url, dst_url, f"{tmp}/dlt")
                             ok = dst_rows(dst_url, "crm.customers") == n
+                        elif name.startswith("workers="):
+                            hub_url, config = prepare_hub(ws, args, tmp, src_url, dst_url)
+                            res = run_workers(config, int(name.split("=")[1]), args.redis_url, hub_url, tmp, args.analyze_every)
+                            ok = verify(hub_url, dst_url, expected, units_path)["ok"]
                         else:
-                            hub_url = ws.fresh("hub")
-                            db = Database(hub_url)
-                            db.migrate()
-                            db.dispose()
-                            dst = create_engine(normalize_url(dst_url))
-                            with dst.begin() as conn:
-                                conn.execute(text(TARGET_DDL[args.backend]))
-                            dst.dispose()
-                            config = write_config(tmp, hub_url, src_url, dst_url, args.batch, args.redis_url, False)
+                            hub_url, config = prepare_hub(ws, args, tmp, src_url, dst_url)
                             res = run_child(config, no_deliver=name == "hub_side", analyze_every=args.analyze_every)
                             ok = verify(hub_url, dst_url, expected, units_path, with_target=name == "hub")["ok"]
                         failed |= not ok
@@ -622,7 +714,7 @@ def compare(args, sizes: list[int]) -> None:
                         rate, rss = n / res["elapsed"], res["peak_rss_kb"] / 1024
                         runs[name].append((rate, rss, ok))
                         cpu = f"client CPU {1e6 * res['cpu'] / n:5.0f} µs/row" if res.get("cpu") is not None else ""
-                        print(f"  run {i + 1}  {LABELS[name]:<30} {rate:8.0f} rows/s  {res['elapsed']:8.1f} s  {cpu}  "
+                        print(f"  run {i + 1}  {label(name):<30} {rate:8.0f} rows/s  {res['elapsed']:8.1f} s  {cpu}  "
                               f"peak RSS {rss:5.0f} MiB  {'ok' if ok else 'CHECK FAILED'}  (before: {before})", flush=True)
                 Path(units_path).unlink(missing_ok=True)
                 summary.append((n, runs, floors))
@@ -637,7 +729,7 @@ def compare(args, sizes: list[int]) -> None:
             rates = [r for r, _, _ in got]
             target = TARGETS.get(name)
             verdict = "" if target is None else f"≥ {target:,}: {'met' if _median(rates) >= target else 'NOT met'}"
-            print(f"  {n:>9}  {LABELS[name]:<30} {_median(rates):8.0f} {min(rates):7.0f}–{max(rates):<7.0f} "
+            print(f"  {n:>9}  {label(name):<30} {_median(rates):8.0f} {min(rates):7.0f}–{max(rates):<7.0f} "
                   f"{max(rss for _, rss, _ in got):6.0f} MiB  {verdict}")
             if name in floors:
                 with_fks, without = floors[name]
@@ -653,9 +745,14 @@ def compare(args, sizes: list[int]) -> None:
                 needed = 1.5 * _median([r for r, _, _ in runs["dlt"]])
                 print(f"  {n:>9}  1.5 × dlt is {needed:,.0f} rows/s: the end-to-end floor is {floors['hub'][0].rate:,.0f} "
                       f"(without foreign keys {floors['hub'][1].rate:,.0f})")
+        queued = sorted((int(name.split("=")[1]), got) for name, got in runs.items() if name.startswith("workers=") and got)
+        for (k, more), (one, base) in ((q, queued[0]) for q in queued[1:]):
+            pairs = [m / b for (m, _, _), (b, _, _) in zip(more, base)]
+            print(f"  {n:>9}  {k} queued workers / {one}: {_median([r for r, _, _ in more]) / _median([r for r, _, _ in base]):.2f}× "
+                  f"(per interleaved pair: {', '.join(f'{p:.2f}' for p in pairs)})")
     for n, _, floors in summary:
         for name, (with_fks, without) in floors.items():
-            print(f"\nfloor of the rows {LABELS[name]} stored, {n} source rows (benchmarks/floor.py: each table's final rows "
+            print(f"\nfloor of the rows {label(name)} stored, {n} source rows (benchmarks/floor.py: each table's final rows "
                   f"COPYed into an empty copy of its schema, one connection, one transaction)")
             print(floor.report(with_fks, without))
     peaks = [rss for _, runs, _ in summary for name in ("hub", "hub_side") for _, rss, _ in runs[name]]
@@ -687,7 +784,8 @@ def main() -> None:
     parser.add_argument("--compare", action="store_true",
                         help="PostgreSQL: hub end-to-end, hub side alone and dlt sql_table, interleaved, side by side")
     parser.add_argument("--contenders", default="hub,hub_side,dlt",
-                        help="with --compare: which of hub (end-to-end), hub_side (--no-deliver), dlt to run, in this order")
+                        help="with --compare: which of hub (end-to-end), hub_side (--no-deliver), dlt, workers=N (end to "
+                             "end through the queue: N `hub worker` processes and `hub sync`) to run, in this order")
     parser.add_argument("--floor", action="store_true",
                         help="with --compare: after the first hub runs, the floor of the rows they stored "
                              "(benchmarks/floor.py: PostgreSQL alone COPYing them; needs pg_dump and psql)")
@@ -700,9 +798,9 @@ def main() -> None:
         return
     sizes = [int(n) for n in str(args.rows).split(",") if n.strip()]
     if args.compare:
-        unknown = set(args.contenders.split(",")) - set(LABELS)
+        unknown = {c for c in args.contenders.split(",") if c not in LABELS and not re.fullmatch(r"workers=[1-9]\d*", c)}
         if unknown:
-            sys.exit(f"--contenders: unknown {', '.join(sorted(unknown))} (choose from {', '.join(LABELS)})")
+            sys.exit(f"--contenders: unknown {', '.join(sorted(unknown))} (choose from {', '.join(LABELS)}, workers=N)")
         if args.backend != "postgresql":
             sys.exit("--compare needs --backend postgresql (the contenders load into PostgreSQL)")
         if args.floor and (why := floor.pg_tools()):
@@ -722,7 +820,6 @@ def main() -> None:
 
     from sqlalchemy import create_engine
 
-    from hub.store import Database
     from hub.store.db import normalize_url
 
     with tempfile.TemporaryDirectory(prefix="hub-pipebench-") as tmp:
@@ -737,17 +834,8 @@ def main() -> None:
                   f"({args.backend}, batch {args.batch})", flush=True)
 
             def fresh_run(**kw) -> tuple[dict, str, str]:
-                hub_url, dst_url = ws.fresh("hub"), ws.fresh("dst")
-                db = Database(hub_url)
-                db.migrate()
-                db.dispose()
-                dst = create_engine(normalize_url(dst_url))
-                with dst.begin() as conn:
-                    from sqlalchemy import text
-
-                    conn.execute(text(TARGET_DDL[args.backend]))
-                dst.dispose()
-                config = write_config(tmp, hub_url, src_url, dst_url, args.batch, args.redis_url, args.crm_id)
+                dst_url = ws.fresh("dst")
+                hub_url, config = prepare_hub(ws, args, tmp, src_url, dst_url, args.crm_id)
                 return run_child(config, no_deliver=args.no_deliver, analyze_every=args.analyze_every, **kw), hub_url, dst_url
 
             results = []

@@ -29,25 +29,23 @@ BASE_DELAY = 0.05
 def is_transient(exc: BaseException | None) -> bool:
     """True if ``exc`` — or the driver error SQLAlchemy wrapped in it (``.orig``, the
     ``__cause__`` chain) — is one of the errors above."""
+    return describe(exc) is not None
+
+
+def describe(exc: BaseException | None) -> str | None:
+    """A short name for the transient error in ``exc``, for logs (no statement, no
+    parameters); None if it holds none."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         for err in (exc, getattr(exc, "orig", None)):
-            if getattr(err, "sqlstate", None) in TRANSIENT_SQLSTATES:
-                return True
+            state = getattr(err, "sqlstate", None)
+            if state in TRANSIENT_SQLSTATES:
+                return TRANSIENT_SQLSTATES[state]
             if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
-                return True
+                return "database is locked"
         exc = exc.__cause__
-    return False
-
-
-def describe(exc: BaseException) -> str:
-    """A short name for a transient error, for logs (no statement, no parameters)."""
-    for err in (exc, getattr(exc, "orig", None), exc.__cause__):
-        state = getattr(err, "sqlstate", None)
-        if state in TRANSIENT_SQLSTATES:
-            return TRANSIENT_SQLSTATES[state]
-    return "database is locked"
+    return None
 
 
 def retry_delay(attempt: int) -> float:

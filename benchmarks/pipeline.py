@@ -698,14 +698,13 @@ def compare(args, sizes: list[int]) -> None:
                         if name == "dlt":
                             res = run_dlt(src_url, dst_url, f"{tmp}/dlt")
                             ok = dst_rows(dst_url, "crm.customers") == n
-                        elif name.startswith("workers="):
-                            hub_url, config = prepare_hub(ws, args, tmp, src_url, dst_url)
-                            res = run_workers(config, int(name.split("=")[1]), args.redis_url, hub_url, tmp, args.analyze_every)
-                            ok = verify(hub_url, dst_url, expected, units_path)["ok"]
                         else:
                             hub_url, config = prepare_hub(ws, args, tmp, src_url, dst_url)
-                            res = run_child(config, no_deliver=name == "hub_side", analyze_every=args.analyze_every)
-                            ok = verify(hub_url, dst_url, expected, units_path, with_target=name == "hub")["ok"]
+                            if name.startswith("workers="):
+                                res = run_workers(config, int(name.split("=")[1]), args.redis_url, hub_url, tmp, args.analyze_every)
+                            else:
+                                res = run_child(config, no_deliver=name == "hub_side", analyze_every=args.analyze_every)
+                            ok = verify(hub_url, dst_url, expected, units_path, with_target=name != "hub_side")["ok"]
                         failed |= not ok
                         if args.floor and name != "dlt" and i == 0:  # the floor of the rows this run stored
                             stored = {"hub": hub_url, "target": dst_url} if name == "hub" else {"hub": hub_url}

@@ -37,10 +37,11 @@ INSERT INTO crm.customers SELECT g, '1380013' || lpad(g::text, 4, '0') FROM gene
 """
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("hub_floor_benchmark", BENCH)
+def load_bench(path: Path = BENCH):
+    """A benchmark script as a module (they live outside the package)."""
+    spec = importlib.util.spec_from_file_location(f"hub_{path.stem}_benchmark", path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up
+    sys.modules[spec.name] = module  # a dataclass looks its module up
     spec.loader.exec_module(module)
     return module
 
@@ -98,15 +99,6 @@ def test_without_foreign_keys_the_copy_has_none(source):
     assert databases(engine) == before
 
 
-def load_webhooks_bench():
-    path = BENCH.parent / "webhooks.py"
-    spec = importlib.util.spec_from_file_location("hub_webhooks_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_door_floor_commits_each_body_once(tmp_path, monkeypatch):
     """``webhooks.py --floor``'s app: every answered body is a committed row of the
     inbox-shaped table, a repeated body is one row (the inbox's dedupe key)."""
@@ -114,7 +106,7 @@ def test_the_door_floor_commits_each_body_once(tmp_path, monkeypatch):
 
     from hub.store import Database
 
-    bench = load_webhooks_bench()
+    bench = load_bench(BENCH.parent / "webhooks.py")
     url, drop = throwaway_database(SERVER, tmp_path, prefix="hub_floortest")
     db = Database(url)
     try:
